@@ -1,0 +1,136 @@
+"""Settings from the environment (and an optional `.env`); defaults make a fresh clone work.
+
+See spec/interface.md, "Settings". Relative paths are resolved against the working directory.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+from pathlib import Path
+from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from dotenv import load_dotenv
+from pydantic import BaseModel, ConfigDict
+
+from segflow.errors import SettingsError
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
+
+
+class PostgresSettings(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    host: str
+    port: int
+    user: str
+    password: str
+    dbname: str
+
+    def conninfo(self) -> dict[str, object]:
+        return {
+            "host": self.host,
+            "port": self.port,
+            "user": self.user,
+            "password": self.password or None,
+            "dbname": self.dbname,
+        }
+
+    def describe(self) -> str:
+        return f"{self.user}@{self.host}:{self.port}/{self.dbname}"
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    segments_dir: Path
+    landing_dir: Path
+    target: Literal["duckdb", "postgres"]
+    duckdb_path: Path
+    postgres: PostgresSettings
+    timezone: str
+    max_bad_share: float
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def dbt_env(self) -> dict[str, str]:
+        """Environment that the dbt profile (dbt_project/profiles.yml) reads."""
+        pg = self.postgres
+        return {
+            "SEGFLOW_TARGET": self.target,
+            "SEGFLOW_DUCKDB_PATH": str(self.duckdb_path),
+            "SEGFLOW_TIMEZONE": self.timezone,
+            "PGHOST": pg.host,
+            "PGPORT": str(pg.port),
+            "PGUSER": pg.user,
+            "PGPASSWORD": pg.password,
+            "PGDATABASE": pg.dbname,
+        }
+
+
+def _env(name: str, default: str) -> str:
+    value = os.environ.get(name, "").strip()
+    return value or default
+
+
+def _default_pghost() -> str:
+    # libpq's default is the local socket directory when there is one.
+    return "/var/run/postgresql" if Path("/var/run/postgresql").is_dir() else "localhost"
+
+
+def load_settings(dotenv: bool = True) -> Settings:
+    """Read the settings; a wrong one raises SettingsError with a sentence naming the variable."""
+    if dotenv:
+        load_dotenv(Path.cwd() / ".env", override=False)
+
+    target = _env("SEGFLOW_TARGET", "duckdb").lower()
+    if target not in ("duckdb", "postgres"):
+        raise SettingsError(
+            f"SEGFLOW_TARGET={target!r} is not a warehouse segflow knows: "
+            "use 'duckdb' or 'postgres'."
+        )
+
+    timezone = _env("SEGFLOW_TIMEZONE", "UTC")
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise SettingsError(
+            f"SEGFLOW_TIMEZONE={timezone!r} is not a time zone name "
+            "such as 'Europe/Berlin' or 'UTC'."
+        ) from None
+
+    raw_share = _env("SEGFLOW_MAX_BAD_SHARE", "0.05")
+    try:
+        max_bad_share = float(raw_share)
+    except ValueError:
+        max_bad_share = -1.0
+    if not 0.0 <= max_bad_share <= 1.0:
+        raise SettingsError(
+            f"SEGFLOW_MAX_BAD_SHARE={raw_share!r} must be a share between 0 and 1, such as 0.05."
+        )
+
+    raw_port = _env("PGPORT", "5432")
+    if not raw_port.isdigit():
+        raise SettingsError(f"PGPORT={raw_port!r} must be a port number, such as 5432.")
+    user = _env("PGUSER", getpass.getuser())
+
+    cwd = Path.cwd()
+    return Settings(
+        segments_dir=(cwd / _env("SEGFLOW_SEGMENTS", "segments")).resolve(),
+        landing_dir=(cwd / _env("SEGFLOW_LANDING", "data/landing")).resolve(),
+        target=target,  # type: ignore[arg-type]
+        duckdb_path=(cwd / _env("SEGFLOW_DUCKDB_PATH", "data/warehouse.duckdb")).resolve(),
+        postgres=PostgresSettings(
+            host=_env("PGHOST", _default_pghost()),
+            port=int(raw_port),
+            user=user,
+            password=os.environ.get("PGPASSWORD", ""),
+            dbname=_env("PGDATABASE", user),
+        ),
+        timezone=timezone,
+        max_bad_share=max_bad_share,
+    )
