@@ -1,0 +1,33 @@
+"""Resources, configured from the environment (spec/interface.md, "Settings")."""
+
+from __future__ import annotations
+
+import os
+
+import dagster as dg
+from dagster_dbt import DbtCliResource
+
+from orchestration.dbt_project import segflow_dbt_project
+from segflow.dbt import dbt_executable
+from segflow.settings import Settings, load_settings
+from segflow.warehouse import Warehouse
+
+
+class WarehouseResource(dg.ConfigurableResource):
+    """The configured warehouse (SEGFLOW_TARGET and its connection settings)."""
+
+    def settings(self) -> Settings:
+        return load_settings()
+
+    def connect(self) -> Warehouse:
+        return Warehouse(self.settings())
+
+
+def export_settings_for_dbt() -> None:
+    """dbt runs as a subprocess that inherits this environment: give it the resolved settings
+    (absolute DuckDB path, Postgres connection, time zone) so both agree on the warehouse."""
+    os.environ.update(load_settings().dbt_env())
+
+
+def dbt_resource() -> DbtCliResource:
+    return DbtCliResource(project_dir=segflow_dbt_project, dbt_executable=dbt_executable())

@@ -1,0 +1,68 @@
+"""Running dbt: where it is, and keeping its manifest in step with the project's files."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from segflow.errors import RunFailed
+from segflow.settings import DBT_PROJECT_DIR, Settings
+
+MANIFEST = DBT_PROJECT_DIR / "target" / "manifest.json"
+_FINGERPRINT = DBT_PROJECT_DIR / "target" / ".segflow-fingerprint"
+_SOURCES = ("dbt_project.yml", "models", "macros", "tests")
+
+
+def dbt_executable() -> str:
+    """The `dbt` of this environment, also when the virtual environment is not activated."""
+    beside = Path(sys.executable).parent / "dbt"
+    return str(beside) if beside.exists() else "dbt"
+
+
+def project_fingerprint() -> str:
+    digest = hashlib.sha256()
+    for name in _SOURCES:
+        root = DBT_PROJECT_DIR / name
+        paths = sorted(root.rglob("*")) if root.is_dir() else [root]
+        for path in paths:
+            if path.is_file():
+                digest.update(str(path.relative_to(DBT_PROJECT_DIR)).encode())
+                digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def ensure_manifest(settings: Settings) -> Path:
+    """Parse the dbt project when its manifest is missing or older than its files."""
+    fingerprint = project_fingerprint()
+    if MANIFEST.exists() and _FINGERPRINT.exists() and _FINGERPRINT.read_text() == fingerprint:
+        return MANIFEST
+    env = {**os.environ, **settings.dbt_env(), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+    result = subprocess.run(
+        [
+            dbt_executable(),
+            "parse",
+            "--project-dir",
+            str(DBT_PROJECT_DIR),
+            "--profiles-dir",
+            str(DBT_PROJECT_DIR),
+            "--quiet",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode != 0:
+        detail = (result.stdout + result.stderr).strip().splitlines()
+        raise RunFailed(f"dbt could not parse the project: {detail[-1] if detail else 'no output'}")
+    _FINGERPRINT.write_text(fingerprint)
+    return MANIFEST
+
+
+if __name__ == "__main__":  # `python -m segflow.dbt`: prepare the manifest (used by ./bootstrap)
+    from segflow.settings import load_settings
+
+    print(f"dbt manifest ready: {ensure_manifest(load_settings())}")

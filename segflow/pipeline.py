@@ -1,0 +1,148 @@
+"""Running the Dagster job in-process from the CLI, with short progress lines.
+
+Runs go to the project's Dagster instance (DAGSTER_HOME), so `segflow build` runs show up in
+the Dagster UI next to scheduled ones.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+from segflow.errors import RunFailed, UserInputError
+from segflow.settings import PROJECT_ROOT, Settings
+from segflow.warehouse import Warehouse
+
+DAGSTER_HOME = PROJECT_ROOT / ".dagster"
+_DAGSTER_YAML = "# Settings of the project's Dagster instance.\ntelemetry:\n  enabled: false\n"
+
+
+def ensure_dagster_home() -> Path:
+    """Use the project's DAGSTER_HOME unless the environment names another one."""
+    home = Path(os.environ.setdefault("DAGSTER_HOME", str(DAGSTER_HOME)))
+    home.mkdir(parents=True, exist_ok=True)
+    if not (home / "dagster.yaml").exists():
+        (home / "dagster.yaml").write_text(_DAGSTER_YAML)
+    return home
+
+
+@dataclass
+class RunOutcome:
+    run_id: str
+    materialized: list[str] = field(default_factory=list)
+    failed_checks: list[str] = field(default_factory=list)
+
+
+class _ProgressHandler(logging.Handler):
+    """Turns Dagster's log records into one short line per step, asset and message."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        from dagster import DagsterEventType
+
+        meta = getattr(record, "dagster_meta", None) or {}
+        event = meta.get("dagster_event")
+        step = meta.get("step_key") or ""
+        if event is None:
+            if record.levelno >= logging.INFO:
+                print(f"  {step}: {meta.get('orig_message', record.getMessage())}", file=sys.stderr)
+            return
+        kind = event.event_type
+        if kind == DagsterEventType.STEP_START:
+            print(f"- {step} …", file=sys.stderr)
+        elif kind == DagsterEventType.ASSET_MATERIALIZATION:
+            print(f"  ✓ {event.asset_key.to_user_string()}", file=sys.stderr)
+        elif kind == DagsterEventType.ASSET_CHECK_EVALUATION:
+            data = event.event_specific_data
+            if not data.passed:
+                print(
+                    f"  ✗ check {data.check_name} on {data.asset_key.to_user_string()} failed",
+                    file=sys.stderr,
+                )
+        elif kind == DagsterEventType.STEP_FAILURE:
+            print(f"  ✗ {step} failed", file=sys.stderr)
+
+
+def _progress_logger():
+    import dagster as dg
+
+    @dg.logger(description="Short progress lines for the segflow CLI.")
+    def progress(_init_context):
+        log = logging.getLogger("segflow.progress")
+        log.setLevel(logging.DEBUG)  # step events are DEBUG records; the handler picks
+        log.propagate = False
+        if not log.handlers:
+            log.addHandler(_ProgressHandler())
+        return log
+
+    return progress
+
+
+def check_environment(settings: Settings) -> None:
+    """Fail before a run starts when the landing folder or the warehouse is not there."""
+    if not settings.landing_dir.is_dir():
+        raise UserInputError(
+            f"the landing folder {settings.landing_dir} does not exist: set SEGFLOW_LANDING "
+            "or run `segflow demo` to make one"
+        )
+    Warehouse(settings).close()
+
+
+def run_build(
+    settings: Settings, as_of: date | None = None, accept: tuple[str, ...] = ()
+) -> RunOutcome:
+    """Ingest new deliveries and build every dbt model as of D, in this process."""
+    check_environment(settings)
+    ensure_dagster_home()
+    import dagster as dg
+
+    from orchestration.definitions import defs
+
+    job = defs.resolve_job_def("build")
+    run_config = {
+        "ops": {
+            **{op: {"config": {"accept": list(accept)}} for op in _ingestion_op_names(job)},
+            "segflow_dbt_models": {"config": {"as_of": as_of.isoformat() if as_of else ""}},
+        },
+        "loggers": {"progress": {}},
+    }
+    job = job.with_logger_defs({"progress": _progress_logger()})
+    with dg.DagsterInstance.get() as instance:
+        result = job.execute_in_process(
+            run_config=run_config, instance=instance, raise_on_error=False
+        )
+    outcome = RunOutcome(run_id=result.run_id)
+    for event in result.all_events:
+        if event.is_step_materialization:
+            outcome.materialized.append(event.asset_key.to_user_string())
+        if (
+            event.event_type_value == "ASSET_CHECK_EVALUATION"
+            and not event.event_specific_data.passed
+        ):
+            outcome.failed_checks.append(event.event_specific_data.check_name)
+    if not result.success:
+        raise RunFailed(_failure_message(result))
+    return outcome
+
+
+def _ingestion_op_names(job) -> list[str]:
+    return [name for name in job.graph.node_dict if name.startswith("raw__")]
+
+
+def _failure_message(result) -> str:
+    for event in result.all_events:
+        if not event.is_step_failure:
+            continue
+        data = event.step_failure_data
+        if data.user_failure_data and data.user_failure_data.description:
+            detail = data.user_failure_data.description
+        else:
+            detail = data.error.message.strip().splitlines()[-1] if data.error else "unknown"
+            detail = (
+                detail.split(": ", 1)[-1] if detail.startswith(("segflow.", "dagster")) else detail
+            )
+        return f"step {event.step_key} failed: {detail}"
+    return "the run failed"
