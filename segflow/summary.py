@@ -1,0 +1,43 @@
+"""What a warehouse holds, for the summary `segflow demo` and `segflow build` print."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from segflow.feeds import FEEDS
+from segflow.warehouse import Warehouse
+
+
+@dataclass
+class WarehouseSummary:
+    rows_per_feed: dict[str, int]
+    quarantined_per_feed: dict[str, int]
+    files_loaded: int
+    population: int | None
+    as_of: str | None
+
+    def lines(self) -> list[str]:
+        out = ["feed                  rows loaded  quarantined"]
+        for feed in FEEDS:
+            out.append(
+                f"{feed:<20} {self.rows_per_feed.get(feed, 0):>12,} "
+                f"{self.quarantined_per_feed.get(feed, 0):>12,}"
+            )
+        out.append(f"files loaded: {self.files_loaded}")
+        if self.population is not None:
+            out.append(f"customers in the population as of {self.as_of}: {self.population:,}")
+        return out
+
+
+def summarize(wh: Warehouse) -> WarehouseSummary:
+    rows = {feed: wh.scalar(f"select count(*) from {FEEDS[feed].table}") for feed in FEEDS}
+    quarantined = dict(
+        wh.query(f"select feed, count(*) from {wh.output_schema}.quarantine group by feed")
+    )
+    files = wh.scalar("select count(distinct file) from raw.file_log where status = 'loaded'")
+    population = as_of = None
+    if wh.table_exists(wh.output_schema, "dim_population"):
+        population, as_of = wh.query(
+            f"select count(*), max(as_of) from {wh.output_schema}.dim_population"
+        )[0]
+    return WarehouseSummary(rows, quarantined, files, population, str(as_of) if as_of else None)
