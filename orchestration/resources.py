@@ -5,9 +5,8 @@ from __future__ import annotations
 import os
 
 import dagster as dg
-from dagster_dbt import DbtCliResource
+from dagster_dbt import DbtCliResource, DbtProject
 
-from orchestration.dbt_project import segflow_dbt_project
 from segflow.dbt import dbt_executable
 from segflow.settings import Settings, load_settings
 from segflow.warehouse import Warehouse
@@ -29,5 +28,5 @@ def export_settings_for_dbt() -> None:
     os.environ.update(load_settings().dbt_env())
 
 
-def dbt_resource() -> DbtCliResource:
-    return DbtCliResource(project_dir=segflow_dbt_project, dbt_executable=dbt_executable())
+def dbt_resource(project: DbtProject) -> DbtCliResource:
+    return DbtCliResource(project_dir=project, dbt_executable=dbt_executable())

@@ -37,7 +37,6 @@ def cli() -> None:
 def demo(customers: int, days: int, until: date | None, force: bool) -> None:
     """Make demo feeds, run the whole pipeline on them and print a summary."""
     from segflow.demo import DEMO_MARKER, generate_demo
-    from segflow.pipeline import run_build
     from segflow.summary import summarize
     from segflow.warehouse import Warehouse
 
@@ -61,7 +60,7 @@ def demo(customers: int, days: int, until: date | None, force: bool) -> None:
         f"up to {generated.until}",
         err=True,
     )
-    run_build(settings, as_of=generated.until)
+    _compile_and_run(settings, generated.until)
     with Warehouse(settings) as wh:
         summary = summarize(wh)
     click.echo("")
@@ -82,18 +81,220 @@ def demo(customers: int, days: int, until: date | None, force: bool) -> None:
     help="Let this re-delivered file remove many rows (feeds.md, 'Bad input').",
 )
 def build(as_of: date | None, accept: tuple[str, ...]) -> None:
-    """Ingest new deliveries and build the models for D, through Dagster."""
-    from segflow.pipeline import run_build
+    """Compile the segments, ingest new deliveries and build every model for D, via Dagster."""
     from segflow.summary import summarize
     from segflow.warehouse import Warehouse
 
     settings = load_settings()
-    outcome = run_build(settings, as_of=as_of, accept=accept)
+    outcome = _compile_and_run(settings, as_of, accept)
     with Warehouse(settings) as wh:
         summary = summarize(wh)
     click.echo(f"built {len(outcome.materialized)} assets (run {outcome.run_id})")
     for line in summary.lines():
         click.echo(f"  {line}")
+
+
+def _compile_and_run(settings, as_of: date | None, accept: tuple[str, ...] = ()):
+    """Bring the generated models in line with segments/, then run the build job."""
+    from segflow.pipeline import run_build
+    from segflow.segments.compile import compile_project
+
+    compiled = compile_project(_load_segments(settings), settings)
+    if compiled.written or compiled.removed:
+        click.echo(
+            f"compiled segments: {len(compiled.written)} files written, "
+            f"{len(compiled.removed)} removed",
+            err=True,
+        )
+    return run_build(settings, as_of=as_of, accept=accept)
+
+
+def _load_segments(settings, extra: Path | None = None):
+    from segflow.segments.project import load_project
+
+    if not settings.segments_dir.is_dir():
+        raise UserInputError(
+            f"the segments folder {settings.segments_dir} does not exist: "
+            "run segflow in the project folder or set SEGFLOW_SEGMENTS"
+        )
+    return load_project(settings.segments_dir, extra=extra)
+
+
+def _project(extra: Path | None = None):
+    settings = load_settings()
+    return settings, _load_segments(settings, extra)
+
+
+def _today(settings) -> date:
+    from datetime import datetime
+
+    return datetime.now(settings.tz).date()
+
+
+def _resolve(settings, project, name_or_file: str) -> str:
+    """A segment name, or the name of a file given by path."""
+    name = Path(name_or_file).stem if name_or_file.endswith((".yml", ".yaml")) else name_or_file
+    if name not in project.segments:
+        known = ", ".join(sorted(project.segments)) or "none"
+        raise UserInputError(
+            f"unknown segment {name!r} (segments in {_relative(settings.segments_dir)}: {known})"
+        )
+    return name
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+def validate(paths: tuple[Path, ...]) -> None:
+    """Check segment files (all of SEGFLOW_SEGMENTS by default): file:line key.path: message."""
+    from segflow.segments.project import load_project
+
+    settings = load_settings()
+    project = _load_segments(settings)
+    problems = list(project.problems)
+    for path in paths:
+        if not path.exists():
+            raise UserInputError(f"{path}: no such file")
+        if path.resolve().parent != settings.segments_dir:
+            problems += load_project(settings.segments_dir, extra=path).problems
+    if paths:
+        wanted = {p.resolve() for p in paths}
+        problems = [p for p in dict.fromkeys(problems) if (Path.cwd() / p.file).resolve() in wanted]
+    for problem in dict.fromkeys(problems):
+        click.echo(str(problem), err=True)
+    if problems:
+        sys.exit(1)
+    count = len(paths) if paths else len(project.segments)
+    click.echo(f"{count} segment file{'s' if count != 1 else ''} valid")
+
+
+@cli.command("compile")
+@click.option("--check", is_flag=True, help="Fail if the committed generated models are stale.")
+def compile_command(check: bool) -> None:
+    """Write the dbt models for the segments (dbt_project/models/segments/)."""
+    from segflow.segments.compile import compile_project
+
+    settings, project = _project()
+    result = compile_project(project, settings, check=check)
+    if check:
+        click.echo(f"generated models are up to date ({result.unchanged} files)")
+    else:
+        click.echo(
+            f"{len(result.written)} files written, {len(result.removed)} removed, "
+            f"{result.unchanged} unchanged"
+        )
+
+
+@cli.command()
+@click.argument("segment")
+@click.option("--as-of", "as_of", callback=_parse_date, help="Evaluation date D (default: today).")
+def preview(segment: str, as_of: date | None) -> None:
+    """Quick count of a saved or unsaved definition: members, share, revenue; builds nothing."""
+    from segflow.segments.evaluate import preview as run_preview
+    from segflow.warehouse import Warehouse
+
+    path = Path(segment)
+    extra = path if segment.endswith((".yml", ".yaml")) and path.exists() else None
+    settings, project = _project(extra)
+    if extra is not None:
+        project.problems = [
+            p for p in project.problems if (Path.cwd() / p.file).resolve() == extra.resolve()
+        ] or project.problems
+    project.raise_for_problems()
+    name = _resolve(settings, project, segment)
+    day = as_of or _today(settings)
+    with Warehouse(settings, read_only=True) as wh:
+        result = run_preview(wh, project, name, day)
+    click.echo(f"{name} as of {day} (preview)")
+    share = f"({result.share:.1%} of {result.population:,})"
+    click.echo(f"  members     {result.members:>12,}  {share}")
+    click.echo(f"  revenue     {result.revenue:>12,.2f}  (members' sales up to {day})")
+    for tier, count in result.tiers:
+        click.echo(f"  tier {tier:<12} {count:>7,}")
+    if result.static_outside:
+        click.echo(
+            f"warning: {result.static_outside} listed members are not in the population "
+            "(unknown or erased) and are left out",
+            err=True,
+        )
+
+
+@cli.command()
+@click.argument("segment")
+@click.option(
+    "--as-of", "as_of", callback=_parse_date, help="Evaluation date D (default: the latest build)."
+)
+@click.option(
+    "--format", "fmt", type=click.Choice(["csv", "json", "text"]), default="text", show_default=True
+)
+def members(segment: str, as_of: date | None, fmt: str) -> None:
+    """The member customer_ids (with tier) of the latest build, or of D."""
+    import csv
+    import json
+
+    from segflow.segments.evaluate import members as read_members
+    from segflow.warehouse import Warehouse
+
+    settings, project = _project()
+    project.raise_for_problems()
+    name = _resolve(settings, project, segment)
+    tiered = project.definition(name).kind == "tiered"
+    with Warehouse(settings, read_only=True) as wh:
+        day, rows = read_members(wh, project, name, as_of)
+    if fmt == "json":
+        items = [{"customer_id": c, **({"tier": t} if tiered else {})} for c, t in rows]
+        click.echo(json.dumps({"segment": name, "as_of": day.isoformat(), "members": items}))
+    elif fmt == "csv":
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow(["customer_id", "tier"] if tiered else ["customer_id"])
+        writer.writerows([c, t] if tiered else [c] for c, t in rows)
+    else:
+        for customer, tier in rows:
+            click.echo(f"{customer}\t{tier}" if tiered else customer)
+        click.echo(f"{len(rows):,} members of {name} as of {day}", err=True)
+
+
+@cli.command()
+@click.argument("segment")
+@click.option("--customer", required=True, help="The customer_id to explain.")
+@click.option("--as-of", "as_of", callback=_parse_date, help="Evaluation date D (default: today).")
+def explain(segment: str, customer: str, as_of: date | None) -> None:
+    """Which conditions held for one customer, leaf by leaf."""
+    from segflow.segments.evaluate import explain as run_explain
+    from segflow.warehouse import Warehouse
+
+    settings, project = _project()
+    project.raise_for_problems()
+    name = _resolve(settings, project, segment)
+    day = as_of or _today(settings)
+    with Warehouse(settings, read_only=True) as wh:
+        headline, lines = run_explain(wh, project, name, customer, day)
+    click.echo(headline)
+    for line in lines:
+        mark = {True: "✓", False: "✗", None: " "}[line.held]
+        value = (
+            f"   (value: {'missing' if line.value is None else line.value})"
+            if line.show_value
+            else ""
+        )
+        click.echo(f"{'  ' * line.depth}{mark} {line.text}{value}")
+
+
+@cli.command()
+@click.option(
+    "--output",
+    type=click.Path(path_type=Path),
+    help="Write to this file instead of standard output.",
+)
+def schema(output: Path | None) -> None:
+    """A JSON Schema of segment files, for editors (yaml-language-server)."""
+    from segflow.segments.schema import schema_text
+
+    text = schema_text()
+    if output:
+        output.write_text(text)
+        click.echo(f"wrote {output}", err=True)
+    else:
+        click.echo(text, nl=False)
 
 
 def _where(settings) -> str:

@@ -9,10 +9,8 @@ import sys
 from pathlib import Path
 
 from segflow.errors import RunFailed
-from segflow.settings import DBT_PROJECT_DIR, Settings
+from segflow.settings import Settings
 
-MANIFEST = DBT_PROJECT_DIR / "target" / "manifest.json"
-_FINGERPRINT = DBT_PROJECT_DIR / "target" / ".segflow-fingerprint"
 _SOURCES = ("dbt_project.yml", "models", "macros", "tests")
 
 
@@ -22,32 +20,39 @@ def dbt_executable() -> str:
     return str(beside) if beside.exists() else "dbt"
 
 
-def project_fingerprint() -> str:
+def manifest_path(project_dir: Path) -> Path:
+    return project_dir / "target" / "manifest.json"
+
+
+def project_fingerprint(project_dir: Path) -> str:
     digest = hashlib.sha256()
     for name in _SOURCES:
-        root = DBT_PROJECT_DIR / name
+        root = project_dir / name
         paths = sorted(root.rglob("*")) if root.is_dir() else [root]
         for path in paths:
             if path.is_file():
-                digest.update(str(path.relative_to(DBT_PROJECT_DIR)).encode())
+                digest.update(str(path.relative_to(project_dir)).encode())
                 digest.update(path.read_bytes())
     return digest.hexdigest()
 
 
 def ensure_manifest(settings: Settings) -> Path:
     """Parse the dbt project when its manifest is missing or older than its files."""
-    fingerprint = project_fingerprint()
-    if MANIFEST.exists() and _FINGERPRINT.exists() and _FINGERPRINT.read_text() == fingerprint:
-        return MANIFEST
+    project_dir = settings.dbt_project_dir
+    manifest = manifest_path(project_dir)
+    stamp = project_dir / "target" / ".segflow-fingerprint"
+    fingerprint = project_fingerprint(project_dir)
+    if manifest.exists() and stamp.exists() and stamp.read_text() == fingerprint:
+        return manifest
     env = {**os.environ, **settings.dbt_env(), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
     result = subprocess.run(
         [
             dbt_executable(),
             "parse",
             "--project-dir",
-            str(DBT_PROJECT_DIR),
+            str(project_dir),
             "--profiles-dir",
-            str(DBT_PROJECT_DIR),
+            str(project_dir),
             "--quiet",
         ],
         env=env,
@@ -58,8 +63,8 @@ def ensure_manifest(settings: Settings) -> Path:
     if result.returncode != 0:
         detail = (result.stdout + result.stderr).strip().splitlines()
         raise RunFailed(f"dbt could not parse the project: {detail[-1] if detail else 'no output'}")
-    _FINGERPRINT.write_text(fingerprint)
-    return MANIFEST
+    stamp.write_text(fingerprint)
+    return manifest
 
 
 if __name__ == "__main__":  # `python -m segflow.dbt`: prepare the manifest (used by ./bootstrap)

@@ -99,9 +99,9 @@ def run_build(
     ensure_dagster_home()
     import dagster as dg
 
-    from orchestration.definitions import defs
+    from orchestration.definitions import build_definitions
 
-    job = defs.resolve_job_def("build")
+    job = build_definitions(settings).resolve_job_def("build")
     run_config = {
         "ops": {
             **{op: {"config": {"accept": list(accept)}} for op in _ingestion_op_names(job)},

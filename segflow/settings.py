@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict
 from segflow.errors import SettingsError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
+DEFAULT_DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
 
 
 class PostgresSettings(BaseModel):
@@ -47,6 +47,7 @@ class Settings(BaseModel):
 
     segments_dir: Path
     landing_dir: Path
+    dbt_project_dir: Path
     target: Literal["duckdb", "postgres"]
     duckdb_path: Path
     postgres: PostgresSettings
@@ -122,6 +123,7 @@ def load_settings(dotenv: bool = True) -> Settings:
     return Settings(
         segments_dir=(cwd / _env("SEGFLOW_SEGMENTS", "segments")).resolve(),
         landing_dir=(cwd / _env("SEGFLOW_LANDING", "data/landing")).resolve(),
+        dbt_project_dir=(cwd / _env("SEGFLOW_DBT_PROJECT", str(DEFAULT_DBT_PROJECT_DIR))).resolve(),
         target=target,  # type: ignore[arg-type]
         duckdb_path=(cwd / _env("SEGFLOW_DUCKDB_PATH", "data/warehouse.duckdb")).resolve(),
         postgres=PostgresSettings(

@@ -98,21 +98,25 @@ class Warehouse:
         self.close()
 
     # -- statements ------------------------------------------------------------------------
-    def _sql(self, sql: str) -> str:
-        return sql.replace("?", "%s") if self.target == "postgres" else sql
+    @staticmethod
+    def _psycopg(sql: str, params: Sequence[Any]) -> tuple[str, list[Any] | None]:
+        # Placeholders only where values are bound: a `?` in SQL text (a regex) stays as it is.
+        if not params:
+            return sql, None
+        return sql.replace("%", "%%").replace("?", "%s"), list(params)
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
         if self.target == "duckdb":
             self._conn.execute(sql, list(params))
         else:
             with self._conn.cursor() as cur:
-                cur.execute(self._sql(sql), list(params) or None)
+                cur.execute(*self._psycopg(sql, params))
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
         if self.target == "duckdb":
             return self._conn.execute(sql, list(params)).fetchall()
         with self._conn.cursor() as cur:
-            cur.execute(self._sql(sql), list(params) or None)
+            cur.execute(*self._psycopg(sql, params))
             return cur.fetchall()
 
     def scalar(self, sql: str, params: Sequence[Any] = ()) -> Any:

@@ -6,14 +6,18 @@ they fail instead: CI must run them.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from segflow.settings import Settings, load_settings
+from segflow.segments.compile import compile_project
+from segflow.segments.project import load_project
+from segflow.settings import DEFAULT_DBT_PROJECT_DIR, Settings, load_settings
 
 PG_HOST = os.environ.get("SEGFLOW_TEST_PGHOST", "127.0.0.1")
 PG_PORT = os.environ.get("SEGFLOW_TEST_PGPORT", "5432")
@@ -63,7 +67,7 @@ def require_postgres() -> None:
     pytest.skip(problem)
 
 
-@pytest.fixture
+@contextlib.contextmanager
 def postgres_database() -> Iterator[str]:
     """A fresh, empty database, dropped afterwards."""
     require_postgres()
@@ -77,6 +81,47 @@ def postgres_database() -> Iterator[str]:
             conn.execute(f'drop database if exists "{name}" with (force)')
 
 
+def copy_dbt_project(dest: Path) -> Path:
+    """The project's dbt project without artifacts or generated models, for a test to compile."""
+    shutil.copytree(
+        DEFAULT_DBT_PROJECT_DIR,
+        dest,
+        ignore=shutil.ignore_patterns("target", "logs", "dbt_packages", "segments"),
+    )
+    return dest
+
+
+def configure_project(
+    mp: pytest.MonkeyPatch, root: Path, engine: str, database: str | None = None
+) -> Settings:
+    """Point every setting at a project in `root` on `engine`; compile its (empty) segments."""
+    for var in ENV_VARS:
+        mp.delenv(var, raising=False)
+    mp.chdir(root)
+    for folder in ("landing", "segments", "dagster_home"):
+        (root / folder).mkdir(exist_ok=True)
+    mp.setenv("SEGFLOW_TARGET", engine)
+    mp.setenv("SEGFLOW_LANDING", str(root / "landing"))
+    mp.setenv("SEGFLOW_SEGMENTS", str(root / "segments"))
+    mp.setenv("SEGFLOW_DUCKDB_PATH", str(root / "warehouse.duckdb"))
+    mp.setenv("SEGFLOW_TIMEZONE", "Europe/Berlin")
+    mp.setenv("SEGFLOW_DBT_PROJECT", str(copy_dbt_project(root / "dbt_project")))
+    mp.setenv("DAGSTER_HOME", str(root / "dagster_home"))
+    if engine == "postgres":
+        assert database
+        mp.setenv("PGHOST", PG_HOST)
+        mp.setenv("PGPORT", PG_PORT)
+        mp.setenv("PGUSER", PG_USER)
+        mp.setenv("PGDATABASE", database)
+    settings = load_settings(dotenv=False)
+    compile_segments(settings)
+    return settings
+
+
+def compile_segments(settings: Settings) -> None:
+    compile_project(load_project(settings.segments_dir), settings)
+
+
 ENGINES = ["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)]
 
 
@@ -86,22 +131,10 @@ def engine(request) -> str:
 
 
 @pytest.fixture
-def project(engine: str, tmp_path: Path, monkeypatch, request) -> Settings:
+def project(engine: str, tmp_path: Path, monkeypatch) -> Iterator[Settings]:
     """Settings of a project in a temporary folder on the given engine."""
-    for var in ENV_VARS:
-        monkeypatch.delenv(var, raising=False)
-    monkeypatch.chdir(tmp_path)
-    (tmp_path / "landing").mkdir()
-    monkeypatch.setenv("SEGFLOW_TARGET", engine)
-    monkeypatch.setenv("SEGFLOW_LANDING", str(tmp_path / "landing"))
-    monkeypatch.setenv("SEGFLOW_DUCKDB_PATH", str(tmp_path / "warehouse.duckdb"))
-    monkeypatch.setenv("SEGFLOW_TIMEZONE", "Europe/Berlin")
-    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
-    (tmp_path / "dagster_home").mkdir()
     if engine == "postgres":
-        database = request.getfixturevalue("postgres_database")
-        monkeypatch.setenv("PGHOST", PG_HOST)
-        monkeypatch.setenv("PGPORT", PG_PORT)
-        monkeypatch.setenv("PGUSER", PG_USER)
-        monkeypatch.setenv("PGDATABASE", database)
-    return load_settings(dotenv=False)
+        with postgres_database() as database:
+            yield configure_project(monkeypatch, tmp_path, engine, database)
+    else:
+        yield configure_project(monkeypatch, tmp_path, engine)

@@ -1,0 +1,1 @@
+"""The segment language (spec/segments.md): typed definitions, loading, validation, SQL."""

@@ -1,0 +1,302 @@
+"""Evaluating segments straight on the warehouse, without dbt: preview, members at D, explain.
+
+The queries are built from the same SQL functions as the dbt models (`sql.py`), with D as a
+literal and the models that depend on D inlined as CTEs, so the answers are the build's.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from segflow.errors import UserInputError
+from segflow.segments.model import AllOf, AnyOf, MetricLeaf, NotOf, SegmentLeaf
+from segflow.segments.project import SegmentProject, iter_conditions
+from segflow.segments.sql import (
+    ATTRIBUTES,
+    EVENT_FEATURES,
+    POPULATION,
+    SALES_FEATURES,
+    Context,
+    attribute_values_sql,
+    condition_sql,
+    definition_hash,
+    describe_feature,
+    direct_context,
+    feature_of,
+    features_sql,
+    leaf_value_sql,
+    population_sql,
+    segment_features,
+    segment_sql,
+    text_literal,
+)
+from segflow.warehouse import Warehouse
+
+BASE_RELATIONS = {
+    "int_customer_versions": "intermediate.int_customer_versions",
+    "int_sales_lines": "intermediate.int_sales_lines",
+    "int_events": "intermediate.int_events",
+    "stg_customer_attributes": "staging.stg_customer_attributes",
+}
+
+
+def require_built(wh: Warehouse) -> None:
+    if not wh.table_exists("intermediate", "int_customer_versions"):
+        raise UserInputError("the warehouse has no built models yet: run `segflow build` first")
+
+
+def _with_clause(project: SegmentProject, names: list[str], as_of: date) -> tuple[Context, str]:
+    """CTEs for the population, features and the given segments (with what they refer to)."""
+    closure: list[str] = []
+    for name in names:
+        closure += [n for n in project.closure(name) if n not in closure]
+    relations = {
+        **BASE_RELATIONS,
+        POPULATION: "population",
+        ATTRIBUTES: "attribute_values",
+        SALES_FEATURES: "sales_features",
+        EVENT_FEATURES: "event_features",
+        **{f"seg_{n}": f"seg__{n}" for n in closure},
+    }
+    ctx = direct_context(as_of, relations)
+    features = [f for n in closure for f in segment_features(project.definition(n))]
+    ctes = [
+        ("population", population_sql(ctx)),
+        ("attribute_values", attribute_values_sql(ctx)),
+        ("sales_features", features_sql(features, False, ctx)),
+        ("event_features", features_sql(features, True, ctx)),
+    ] + [
+        (f"seg__{n}", segment_sql(project.definition(n), project.segments[n].static_members, ctx))
+        for n in closure
+    ]
+    return ctx, "with " + ",\n".join(f"{cte} as (\n{body}\n)" for cte, body in ctes)
+
+
+@dataclass
+class Preview:
+    name: str
+    as_of: date
+    members: int
+    population: int
+    revenue: Decimal
+    tiers: list[tuple[str, int]]
+    static_outside: int
+
+    @property
+    def share(self) -> float:
+        return self.members / self.population if self.population else 0.0
+
+
+def preview(wh: Warehouse, project: SegmentProject, name: str, as_of: date) -> Preview:
+    require_built(wh)
+    _, with_clause = _with_clause(project, [name], as_of)
+    d = f"cast('{as_of.isoformat()}' as date)"
+    members, population, revenue = wh.query(
+        f"""{with_clause}
+select
+    (select count(*) from seg__{name}),
+    (select count(*) from population),
+    (select coalesce(sum(lines.amount), 0)
+     from {BASE_RELATIONS["int_sales_lines"]} as lines
+     join seg__{name} as m on m.customer_id = lines.customer_id
+     where lines.occurred_on <= {d})"""
+    )[0]
+    tiers: list[tuple[str, int]] = []
+    if project.definition(name).kind == "tiered":
+        counts = dict(
+            wh.query(f"{with_clause}\nselect tier, count(*) from seg__{name} group by tier")
+        )
+        tiers = [(t.name, counts.get(t.name, 0)) for t in project.definition(name).tiers or []]
+    listed = project.segments[name].static_members
+    outside = len(listed) - members if project.definition(name).kind == "static" else 0
+    return Preview(name, as_of, members, population, Decimal(revenue), tiers, max(outside, 0))
+
+
+def built_as_of(wh: Warehouse, project: SegmentProject, name: str) -> date | None:
+    """The date seg_<name> was built for, if it was built from today's definition."""
+    schema = wh.output_schema
+    if not wh.table_exists(schema, f"seg_{name}") or not wh.table_exists(schema, "segment_catalog"):
+        return None
+    built_hash = wh.scalar(
+        f"select definition_hash from {schema}.segment_catalog where segment = ?", (name,)
+    )
+    loaded = project.segments[name]
+    if built_hash != definition_hash(project.definition(name), loaded.static_members):
+        return None
+    # An empty segment has no row to tell its date: it was built with the population.
+    return wh.scalar(f"select max(as_of) from {schema}.seg_{name}") or wh.scalar(
+        f"select max(as_of) from {schema}.{POPULATION}"
+    )
+
+
+def members(
+    wh: Warehouse, project: SegmentProject, name: str, as_of: date | None
+) -> tuple[date, list[tuple[str, str | None]]]:
+    """Members of the latest build, or of D (read from the build when it is D's)."""
+    built = built_as_of(wh, project, name)
+    tiered = project.definition(name).kind == "tiered"
+    tier = "tier" if tiered else "cast(null as varchar)"
+    if as_of is None:
+        if built is None:
+            raise UserInputError(
+                f"segment {name!r} is not built with its current definition: "
+                "run `segflow build`, or pass --as-of D"
+            )
+        as_of = built
+    if as_of != built:
+        return as_of, evaluate_members(wh, project, name, as_of)
+    rows = wh.query(
+        f"select customer_id, {tier} from {wh.output_schema}.seg_{name} order by customer_id"
+    )
+    return as_of, [(r[0], r[1]) for r in rows]
+
+
+def evaluate_members(
+    wh: Warehouse, project: SegmentProject, name: str, as_of: date
+) -> list[tuple[str, str | None]]:
+    """Members at D evaluated on the spot, whatever was built."""
+    require_built(wh)
+    tier = "tier" if project.definition(name).kind == "tiered" else "cast(null as varchar)"
+    _, with_clause = _with_clause(project, [name], as_of)
+    rows = wh.query(
+        f"{with_clause}\nselect customer_id, {tier} from seg__{name} order by customer_id"
+    )
+    return [(r[0], r[1]) for r in rows]
+
+
+# -- explain -------------------------------------------------------------------------------
+
+
+@dataclass
+class ExplainLine:
+    depth: int
+    text: str
+    held: bool | None  # None: not evaluated (e.g. a header)
+    value: Any = None
+    show_value: bool = False
+
+
+def describe_leaf(leaf: Any) -> str:
+    if isinstance(leaf, SegmentLeaf):
+        return f"segment {leaf.segment}"
+    if isinstance(leaf, MetricLeaf):
+        subject = "metric " + describe_feature(feature_of(leaf))
+    elif hasattr(leaf, "profile"):
+        subject = f"profile {leaf.profile}"
+    else:
+        subject = f"attribute {leaf.attribute}"
+    value = leaf.value
+    shown = "[" + ", ".join(str(v) for v in value) + "]" if isinstance(value, list) else value
+    return f"{subject} {leaf.op} {shown}"
+
+
+def explain(
+    wh: Warehouse, project: SegmentProject, name: str, customer_id: str, as_of: date
+) -> tuple[str, list[ExplainLine]]:
+    """Leaf by leaf, what held for one customer at D; returns a headline and the lines."""
+    require_built(wh)
+    definition = project.definition(name)
+    ctx, with_clause = _with_clause(project, [name], as_of)
+    conditions: list[tuple[str, Any, tuple]] = []
+    if definition.rules is not None:
+        conditions.append(("rules", definition.rules, ("rules",)))
+    for i, tier in enumerate(definition.tiers or []):
+        conditions.append((f"tier {tier.name}", tier.when, ("tiers", i)))
+    if definition.exclude is not None:
+        conditions.append(("exclude", definition.exclude, ("exclude",)))
+    nodes = [
+        (label, node) for label, cond, path in conditions for node, _ in iter_conditions(cond, path)
+    ]
+    leaves = [n for _, n in nodes if not isinstance(n, AllOf | AnyOf | NotOf)]
+    selects = []
+    for i, leaf in enumerate(leaves):
+        selects.append(f"{condition_sql(leaf, ctx)} as held_{i}")
+        if not isinstance(leaf, SegmentLeaf):
+            selects.append(f"{leaf_value_sql(leaf, ctx)} as value_{i}")
+    joins = (
+        "left join sales_features as s on s.customer_id = p.customer_id\n"
+        "left join event_features as e on e.customer_id = p.customer_id"
+    )
+    extra = (
+        f", (select tier from seg__{name} where customer_id = p.customer_id) as member_tier"
+        if definition.kind == "tiered"
+        else ""
+    )
+    row = wh.query(
+        f"{with_clause}\nselect p.customer_id, (select count(*) from seg__{name} as m where "
+        f"m.customer_id = p.customer_id) as is_member{extra}"
+        + "".join(f",\n    {s}" for s in selects)
+        + f"\nfrom population as p\n{joins}\nwhere p.customer_id = {text_literal(customer_id, ctx)}"
+    )
+    if not row:
+        return f"{customer_id} is not in the population on {as_of}: " + _why_outside(
+            wh, customer_id, as_of
+        ), []
+    result = dict(
+        zip(
+            [
+                "customer_id",
+                "is_member",
+                *(["member_tier"] if extra else []),
+                *[s.rsplit(" as ", 1)[1] for s in selects],
+            ],
+            row[0],
+            strict=True,
+        )
+    )
+    values: dict[int, tuple[bool, Any]] = {}
+    for i, leaf in enumerate(leaves):
+        values[id(leaf)] = (bool(result[f"held_{i}"]), result.get(f"value_{i}"))
+    lines: list[ExplainLine] = []
+    for label, condition, _ in conditions:
+        lines.append(ExplainLine(0, label + ":", None))
+        _explain_node(condition, 1, values, lines)
+    member = bool(result["is_member"])
+    tier = result.get("member_tier")
+    headline = (
+        f"{customer_id} is {'a member' if member else 'not a member'} of {name} on "
+        f"{as_of}" + (f" (tier {tier})" if tier else "")
+    )
+    return headline, lines
+
+
+def _explain_node(node: Any, depth: int, values: dict, lines: list[ExplainLine]) -> bool:
+    if isinstance(node, AllOf | AnyOf):
+        children = node.all if isinstance(node, AllOf) else node.any
+        index = len(lines)
+        lines.append(ExplainLine(depth, "all of" if isinstance(node, AllOf) else "any of", None))
+        results = [_explain_node(c, depth + 1, values, lines) for c in children]
+        held = all(results) if isinstance(node, AllOf) else any(results)
+        lines[index].held = held
+        return held
+    if isinstance(node, NotOf):
+        index = len(lines)
+        lines.append(ExplainLine(depth, "not", None))
+        held = not _explain_node(node.not_, depth + 1, values, lines)
+        lines[index].held = held
+        return held
+    held, value = values[id(node)]
+    lines.append(
+        ExplainLine(depth, describe_leaf(node), held, value, not isinstance(node, SegmentLeaf))
+    )
+    return held
+
+
+def _why_outside(wh: Warehouse, customer_id: str, as_of: date) -> str:
+    rows = wh.query(
+        "select signup_date, status, is_erased from intermediate.int_customer_versions "
+        "where customer_id = ? and (valid_from is null or valid_from <= ?) "
+        "and (valid_to is null or ? < valid_to)",
+        (customer_id, as_of, as_of),
+    )
+    if not rows:
+        return "no such customer in the customers feed"
+    signup, status, erased = rows[0]
+    if erased:
+        return "the customer was erased"
+    if signup > as_of:
+        return f"signed up later, on {signup}"
+    return f"status {status!r} on that day"

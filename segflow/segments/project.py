@@ -1,0 +1,224 @@
+"""All segments of a project together: references, tiers, cycles and static member lists."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from segflow.errors import UserInputError
+from segflow.segments.loader import Problem, SegmentFile, load_segment_file
+from segflow.segments.model import (
+    AllOf,
+    AnyOf,
+    MetricLeaf,
+    NotOf,
+    SegmentDefinition,
+    SegmentLeaf,
+)
+
+Path_ = tuple[str | int, ...]
+
+
+def iter_conditions(condition, path: Path_) -> Iterator[tuple[object, Path_]]:
+    """Every node of a condition tree with its key path, parents first."""
+    yield condition, path
+    if isinstance(condition, AllOf):
+        for i, child in enumerate(condition.all):
+            yield from iter_conditions(child, (*path, "all", i))
+    elif isinstance(condition, AnyOf):
+        for i, child in enumerate(condition.any):
+            yield from iter_conditions(child, (*path, "any", i))
+    elif isinstance(condition, NotOf):
+        yield from iter_conditions(condition.not_, (*path, "not"))
+
+
+def segment_conditions(definition: SegmentDefinition) -> Iterator[tuple[object, Path_]]:
+    """Every condition node of a segment (rules, tiers, exclude) with its key path."""
+    if definition.rules is not None:
+        yield from iter_conditions(definition.rules, ("rules",))
+    for i, tier in enumerate(definition.tiers or []):
+        yield from iter_conditions(tier.when, ("tiers", i, "when"))
+    if definition.exclude is not None:
+        yield from iter_conditions(definition.exclude, ("exclude",))
+
+
+def metric_leaves(definition: SegmentDefinition) -> list[MetricLeaf]:
+    return [c for c, _ in segment_conditions(definition) if isinstance(c, MetricLeaf)]
+
+
+@dataclass
+class SegmentProject:
+    """The valid segments by name, in dependency order, and every problem found."""
+
+    segments: dict[str, SegmentFile] = field(default_factory=dict)
+    problems: list[Problem] = field(default_factory=list)
+
+    def definition(self, name: str) -> SegmentDefinition:
+        definition = self.segments[name].definition
+        assert definition is not None
+        return definition
+
+    def references(self, name: str) -> list[str]:
+        return sorted(
+            {
+                c.target[0]
+                for c, _ in segment_conditions(self.definition(name))
+                if isinstance(c, SegmentLeaf)
+            }
+        )
+
+    def closure(self, name: str) -> list[str]:
+        """`name` and every segment it refers to, each after the ones it refers to."""
+        ordered: list[str] = []
+
+        def visit(current: str) -> None:
+            if current in ordered:
+                return
+            for ref in self.references(current):
+                visit(ref)
+            ordered.append(current)
+
+        visit(name)
+        return ordered
+
+    def ordered(self) -> list[str]:
+        out: list[str] = []
+        for name in sorted(self.segments):
+            for member in self.closure(name):
+                if member not in out:
+                    out.append(member)
+        return out
+
+    def raise_for_problems(self) -> None:
+        if self.problems:
+            raise UserInputError("\n".join(str(p) for p in self.problems))
+
+
+def segment_files(folder: Path) -> list[Path]:
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.iterdir() if p.suffix in (".yml", ".yaml") and p.is_file())
+
+
+def load_project(folder: Path, extra: Path | None = None) -> SegmentProject:
+    """Load `folder/*.yml`; `extra` (an unsaved definition) replaces the file of its name."""
+    paths = segment_files(folder)
+    if extra is not None:
+        paths = [p for p in paths if p.stem != extra.stem] + [extra]
+    project = SegmentProject()
+    files: dict[str, SegmentFile] = {}
+    for path in paths:
+        loaded = load_segment_file(path)
+        if loaded.name in files:
+            project.problems.append(
+                Problem(
+                    loaded.display,
+                    1,
+                    "",
+                    f"segment {loaded.name!r} is also defined in {files[loaded.name].display}",
+                )
+            )
+            continue
+        files[loaded.name] = loaded
+        project.problems.extend(loaded.problems)
+    valid = {n: f for n, f in files.items() if f.definition is not None}
+    for loaded in valid.values():
+        _check_static_members(loaded, folder)
+        project.problems.extend(loaded.problems)
+        _check_references(loaded, valid, files, project)
+    _check_cycles(valid, project)
+    project.segments = {n: f for n, f in sorted(valid.items()) if not f.problems}
+    return project
+
+
+def _check_static_members(loaded: SegmentFile, folder: Path) -> None:
+    definition = loaded.definition
+    assert definition is not None
+    if definition.kind != "static":
+        return
+    if definition.members is not None:
+        loaded.static_members = tuple(dict.fromkeys(m.strip() for m in definition.members))
+        return
+    path = (folder / str(definition.members_file)).resolve()
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as handle:
+            reader = csv.DictReader(handle)
+            if "customer_id" not in [h.strip() for h in reader.fieldnames or []]:
+                raise ValueError("it has no column customer_id")
+            ids = [
+                (row.get("customer_id") or row.get(" customer_id") or "").strip() for row in reader
+            ]
+    except (OSError, UnicodeDecodeError, csv.Error, ValueError) as exc:
+        loaded.problems.append(
+            loaded.problem(
+                ("members_file",), f"cannot read the member list {definition.members_file}: {exc}"
+            )
+        )
+        return
+    loaded.static_members = tuple(dict.fromkeys(i for i in ids if i))
+
+
+def _check_references(
+    loaded: SegmentFile,
+    valid: dict[str, SegmentFile],
+    files: dict[str, SegmentFile],
+    project: SegmentProject,
+) -> None:
+    assert loaded.definition is not None
+    for condition, path in segment_conditions(loaded.definition):
+        if not isinstance(condition, SegmentLeaf):
+            continue
+        name, tier = condition.target
+        key = (*path, "segment")
+        if name not in files:
+            problem = loaded.problem(key, f"unknown segment {name!r}")
+        elif name not in valid:
+            problem = loaded.problem(key, f"segment {name!r} has errors of its own")
+        elif tier is not None and valid[name].definition.kind != "tiered":  # type: ignore[union-attr]
+            problem = loaded.problem(
+                key, f"segment {name!r} is not tiered: it has no tier {tier!r}"
+            )
+        elif tier is not None and tier not in [
+            t.name
+            for t in valid[name].definition.tiers or []  # type: ignore[union-attr]
+        ]:
+            problem = loaded.problem(key, f"segment {name!r} has no tier {tier!r}")
+        else:
+            continue
+        loaded.problems.append(problem)
+        project.problems.append(problem)
+
+
+def _check_cycles(valid: dict[str, SegmentFile], project: SegmentProject) -> None:
+    graph: dict[str, list[tuple[str, Path_]]] = {}
+    for name, loaded in valid.items():
+        assert loaded.definition is not None
+        graph[name] = [
+            (c.target[0], (*p, "segment"))
+            for c, p in segment_conditions(loaded.definition)
+            if isinstance(c, SegmentLeaf) and c.target[0] in valid
+        ]
+    reported: set[frozenset[str]] = set()
+    state: dict[str, int] = {}  # 1 = on the stack, 2 = done
+
+    def visit(name: str, stack: list[str]) -> None:
+        state[name] = 1
+        for target, path in graph[name]:
+            if state.get(target) == 1:
+                cycle = [*stack[stack.index(target) :], target]
+                if frozenset(cycle) not in reported:
+                    reported.add(frozenset(cycle))
+                    origin = valid[name]
+                    problem = origin.problem(path, "a cycle of references: " + " -> ".join(cycle))
+                    for member in set(cycle):
+                        valid[member].problems.append(problem)
+                    project.problems.append(problem)
+            elif state.get(target) is None:
+                visit(target, [*stack, target])
+        state[name] = 2
+
+    for name in sorted(graph):
+        if name not in state:
+            visit(name, [name])

@@ -1,0 +1,569 @@
+"""SQL for segments: one generator for the dbt models and for direct evaluation (preview).
+
+Every meaning of spec/segments.md is written once, here. The same functions emit a dbt model
+(relations as `ref()`, D as the `as_of` var) or a query run straight on the warehouse
+(relations as tables, D as a literal), so a preview, a build and `members --as-of` agree.
+The SQL is the dialect DuckDB and PostgreSQL share (checked by the tests on both engines).
+
+Values from YAML only ever appear as quoted literals; identifiers come from `fields.py`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from segflow.segments.fields import (
+    EVENT_COLUMNS,
+    PROFILE_FIELDS,
+    SALES_COLUMNS,
+    ZERO_WHEN_NOTHING,
+    FieldType,
+)
+from segflow.segments.model import (
+    AllOf,
+    AnyOf,
+    AttributeLeaf,
+    Comparison,
+    MetricLeaf,
+    NotOf,
+    ProfileLeaf,
+    SegmentDefinition,
+    SegmentLeaf,
+    Window,
+    decimal_text,
+    normalise_value,
+)
+from segflow.segments.values import Duration, RelativeDate
+
+POPULATION = "dim_population"
+ATTRIBUTES = "int_segment_attribute_values"
+SALES_FEATURES = "int_segment_sales_features"
+EVENT_FEATURES = "int_segment_event_features"
+
+PROFILE_COLUMNS = [
+    f
+    for f in PROFILE_FIELDS
+    if f not in ("age", "days_since_signup", "days_until_birthday", "birth_month")
+]
+
+
+@dataclass(frozen=True)
+class Context:
+    """Where generated SQL reads from, and how D is written."""
+
+    as_of: str  # a SQL expression of type date
+    relation: Callable[[str], str]  # a model's name -> the SQL that names it
+    jinja: bool  # the SQL is a dbt model template: no literal may open a Jinja tag
+
+    def rel(self, name: str) -> str:
+        return self.relation(name)
+
+
+def dbt_context() -> Context:
+    return Context(
+        as_of="{{ as_of_date() }}", relation=lambda n: f"{{{{ ref('{n}') }}}}", jinja=True
+    )
+
+
+def direct_context(as_of: date, relations: dict[str, str]) -> Context:
+    return Context(as_of=date_literal(as_of), relation=lambda n: relations[n], jinja=False)
+
+
+# -- literals --------------------------------------------------------------------------------
+
+
+def text_literal(text: str, ctx: Context) -> str:
+    quoted = "'" + text.replace("'", "''") + "'"
+    if ctx.jinja and "{" in quoted:
+        # Split after every `{` so that no `{{`, `{%` or `{#` reaches dbt's Jinja.
+        return "(" + quoted.replace("{", "{' || '") + ")"
+    return quoted
+
+
+def date_literal(day: date) -> str:
+    return f"cast('{day.isoformat()}' as date)"
+
+
+def shift_date(anchor: str, amount: int, unit: str) -> str:
+    """Calendar arithmetic from a date: months keep the day, clamped to the month's end."""
+    if amount == 0:
+        return anchor
+    if unit == "w":
+        amount, unit = amount * 7, "d"
+    word = {"d": "day", "m": "month", "y": "year"}[unit]
+    return f"cast({anchor} + interval '{amount} {word}' as date)"
+
+
+def value_literal(value: Any, ctx: Context) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, Decimal):
+        return decimal_text(value)
+    if isinstance(value, RelativeDate):
+        return shift_date(ctx.as_of, value.amount, value.unit)
+    if isinstance(value, date):
+        return date_literal(value)
+    return text_literal(str(value), ctx)
+
+
+# -- comparisons -----------------------------------------------------------------------------
+
+
+def compare(expr: str, field_type: FieldType, op: str, value: Any, ctx: Context) -> str:
+    """A comparison that is true or false, never null: a missing value makes it false."""
+    if op == "is":
+        return f"({expr} is {'null' if value == 'missing' else 'not null'})"
+    return f"coalesce({_raw_compare(expr, field_type, op, value, ctx)}, false)"
+
+
+def _raw_compare(expr: str, field_type: FieldType, op: str, value: Any, ctx: Context) -> str:
+    text = field_type is FieldType.TEXT
+    if text and op not in ("gt", "gte", "lt", "lte", "between"):
+        left = f"lower(trim({expr}))"
+
+        def lit(v: Any) -> str:
+            return f"lower(trim({text_literal(str(v), ctx)}))"
+    elif text:  # ordered comparison of text (attributes): compare values that are numbers
+        left = (
+            f"(case when trim({expr}) ~ '^-?[0-9]+([.][0-9]+)?$' "
+            f"then cast(trim({expr}) as decimal(38, 10)) end)"
+        )
+        lit = lambda v: value_literal(v, ctx)  # noqa: E731
+    else:
+        left = expr
+        lit = lambda v: value_literal(v, ctx)  # noqa: E731
+    if op in ("eq", "ne", "gt", "gte", "lt", "lte"):
+        symbol = {"eq": "=", "ne": "<>", "gt": ">", "gte": ">=", "lt": "<", "lte": "<="}[op]
+        return f"({left} {symbol} {lit(value)})"
+    if op == "between":
+        return f"({left} between {lit(value[0])} and {lit(value[1])})"
+    if op in ("in", "not_in"):
+        items = ", ".join(lit(v) for v in value)
+        return f"({left} {'not in' if op == 'not_in' else 'in'} ({items}))"
+    if op == "contains":
+        return f"(strpos({left}, {lit(value)}) > 0)"
+    if op == "starts_with":
+        return f"starts_with({left}, {lit(value)})"
+    raise ValueError(f"unknown comparison {op}")
+
+
+# -- population and attributes at D ------------------------------------------------------------
+
+
+def _part(part: str, expr: str) -> str:
+    return f"cast(extract({part} from {expr}) as integer)"
+
+
+def _leap(year: str) -> str:
+    return f"(mod({year}, 4) = 0 and (mod({year}, 100) <> 0 or mod({year}, 400) = 0))"
+
+
+def _birthday_in(year: str) -> str:
+    """The birthday in a year; 29 February falls on 28 February in other years."""
+    month, day = _part("month", "birth_date"), _part("day", "birth_date")
+    return (
+        f"make_date({year}, {month}, case when {month} = 2 and {day} = 29 "
+        f"and not {_leap(year)} then 28 else {day} end)"
+    )
+
+
+def population_sql(ctx: Context) -> str:
+    """Customers in the population at D with their profile at D and the derived fields."""
+    d = ctx.as_of
+    columns = ",\n        ".join(PROFILE_COLUMNS[1:])
+    year = _part("year", "as_of")
+    return f"""with versions_at_as_of as (
+
+    select
+        versions.*,
+        {d} as as_of
+    from {ctx.rel("int_customer_versions")} as versions
+    where (versions.valid_from is null or versions.valid_from <= {d})
+        and (versions.valid_to is null or {d} < versions.valid_to)
+
+),
+
+population as (
+
+    select
+        *,
+        {_birthday_in(year)} as birthday_this_year,
+        {_birthday_in(year + " + 1")} as birthday_next_year
+    from versions_at_as_of
+    where signup_date <= as_of
+        and status not in ('blocked', 'fraud')
+        and not is_erased
+
+)
+
+select
+        customer_id,
+        as_of,
+        {columns},
+        {year} - {_part("year", "birth_date")}
+            - case when birthday_this_year > as_of then 1 else 0 end as age,
+        as_of - signup_date as days_since_signup,
+        case
+            when birthday_this_year >= as_of then birthday_this_year - as_of
+            else birthday_next_year - as_of
+        end as days_until_birthday,
+        {_part("month", "birth_date")} as birth_month
+from population"""
+
+
+def attribute_values_sql(ctx: Context) -> str:
+    """Each customer's custom attribute values at D: per (attribute, value), the newest row on
+    or before D decides whether the value is present."""
+    return f"""with changes as (
+
+    select
+        customer_id,
+        attribute,
+        value,
+        is_deleted,
+        row_number() over (
+            partition by customer_id, attribute, lower(value)
+            order by updated_at desc, source_file desc
+        ) as newest_first
+    from {ctx.rel("stg_customer_attributes")}
+    where updated_on <= {ctx.as_of}
+
+)
+
+select
+    customer_id,
+    attribute,
+    value
+from changes
+where newest_first = 1
+    and not is_deleted"""
+
+
+# -- features ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Feature:
+    """One distinct (metric, where, window, event): a column of a features model."""
+
+    metric: str
+    where: tuple[tuple[str, str, Any], ...]  # (column, op, normalised value)
+    window: Window | None
+    events: tuple[str, ...]
+    key: str
+
+    @property
+    def column(self) -> str:
+        return f"{self.metric}_{self.key}"
+
+    @property
+    def is_loyalty(self) -> bool:
+        return self.metric in ("events", "points", "days_since_last_event")
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, tuple | list):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, Decimal | RelativeDate | Duration):
+        return str(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
+
+
+def feature_of(leaf: MetricLeaf) -> Feature:
+    columns = EVENT_COLUMNS if leaf.is_loyalty else SALES_COLUMNS
+    where = tuple(
+        (column, cmp.op, normalise_value(cmp.op, cmp.value, column, columns[column]))
+        for column, cmp in sorted((leaf.where or {}).items())
+    )
+    window = leaf.window
+    events = tuple(sorted({e.strip().lower() for e in leaf.event or []}))
+    spec = {
+        "metric": leaf.metric,
+        "where": _jsonable(where),
+        "window": None
+        if window is None
+        else {
+            "last": _jsonable(window.last),
+            "from": _jsonable(window.from_),
+            "to": _jsonable(window.to),
+        },
+        "event": list(events),
+    }
+    key = hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:10]
+    return Feature(leaf.metric, where, window, events, key)
+
+
+def describe_feature(feature: Feature) -> str:
+    parts = [feature.metric]
+    if feature.events:
+        parts.append("event " + "/".join(feature.events))
+    for column, op, value in feature.where:
+        parts.append(f"{column} {op} {_jsonable(value)}")
+    if feature.window is not None:
+        w = feature.window
+        parts.append(
+            f"last {w.last}"
+            if w.last
+            else f"from {_jsonable(w.from_) or '…'} to {_jsonable(w.to) or 'D'}"
+        )
+    return ", ".join(parts)
+
+
+def _row_filter(feature: Feature, alias: str, date_column: str, ctx: Context) -> list[str]:
+    columns = EVENT_COLUMNS if feature.is_loyalty else SALES_COLUMNS
+    conditions = [
+        compare(f"{alias}.{column}", columns[column], op, value, ctx)
+        for column, op, value in feature.where
+    ]
+    if feature.events:
+        types = ", ".join(f"lower({text_literal(e, ctx)})" for e in feature.events)
+        conditions.append(f"{alias}.event_type in ({types})")
+    window = feature.window
+    if window is not None:
+        day = f"{alias}.{date_column}"
+        if window.last is not None:
+            start = shift_date(ctx.as_of, -window.last.amount, window.last.unit)
+            conditions.append(f"{day} > {start}")
+        if window.from_ is not None:
+            conditions.append(f"{day} >= {value_literal(window.from_, ctx)}")
+        if window.to is not None:
+            conditions.append(f"{day} <= {value_literal(window.to, ctx)}")
+    return conditions
+
+
+def _when(conditions: list[str]) -> str:
+    return " and ".join(conditions) if conditions else "true"
+
+
+def _aggregate(feature: Feature, ctx: Context) -> str:
+    if feature.is_loyalty:
+        when = _when(_row_filter(feature, "events", "occurred_on", ctx))
+        if feature.metric == "events":
+            return f"count(case when {when} then 1 end)"
+        if feature.metric == "points":
+            return f"sum(case when {when} then events.points end)"
+        return f"{ctx.as_of} - max(case when {when} then events.occurred_on end)"
+    conditions = _row_filter(feature, "lines", "occurred_on", ctx)
+    when = _when(conditions)
+    order_when = _when([*conditions, "lines.quantity > 0"])
+    orders = f"count(distinct case when {order_when} then lines.transaction_id end)"
+    revenue = f"sum(case when {when} then lines.amount end)"
+    return {
+        "orders": orders,
+        "revenue": revenue,
+        "items": f"sum(case when {when} then lines.quantity end)",
+        "avg_order_value": f"cast({revenue} / nullif({orders}, 0) as decimal(18, 4))",
+        "days_since_last_order": f"{ctx.as_of} - max(case when {order_when} then lines.occurred_on end)",
+        "days_since_first_order": f"{ctx.as_of} - min(case when {order_when} then lines.occurred_on end)",
+    }[feature.metric]
+
+
+def features_sql(features: Iterable[Feature], loyalty: bool, ctx: Context) -> str:
+    """Every feature of one source in a single pass over its rows up to D."""
+    chosen = sorted({f for f in features if f.is_loyalty == loyalty}, key=lambda f: f.column)
+    source, alias = ("int_events", "events") if loyalty else ("int_sales_lines", "lines")
+    columns = "".join(f",\n    {_aggregate(f, ctx)} as {f.column}" for f in chosen)
+    return f"""select
+    {alias}.customer_id{columns}
+from {ctx.rel(source)} as {alias}
+where {alias}.occurred_on <= {ctx.as_of}
+group by {alias}.customer_id"""
+
+
+# -- conditions and segments -----------------------------------------------------------------
+
+
+def leaf_value_sql(leaf: Any, ctx: Context) -> str:
+    """The value a leaf compares, for one customer row of the population `p` (for explain)."""
+    if isinstance(leaf, ProfileLeaf):
+        return f"p.{leaf.profile}"
+    if isinstance(leaf, MetricLeaf):
+        feature = feature_of(leaf)
+        column = f"{'e' if feature.is_loyalty else 's'}.{feature.column}"
+        return f"coalesce({column}, 0)" if leaf.metric in ZERO_WHEN_NOTHING else column
+    if isinstance(leaf, AttributeLeaf):
+        return (
+            f"(select string_agg(a.value, ', ' order by a.value) from {ctx.rel(ATTRIBUTES)} "
+            f"as a where a.customer_id = p.customer_id and a.attribute = "
+            f"{text_literal(leaf.attribute, ctx)})"
+        )
+    raise TypeError(type(leaf))
+
+
+def condition_sql(condition: Any, ctx: Context) -> str:
+    """A condition as SQL that is true or false for each row of the population `p`."""
+    if isinstance(condition, AllOf):
+        return "(" + " and ".join(condition_sql(c, ctx) for c in condition.all) + ")"
+    if isinstance(condition, AnyOf):
+        return "(" + " or ".join(condition_sql(c, ctx) for c in condition.any) + ")"
+    if isinstance(condition, NotOf):
+        return f"(not {condition_sql(condition.not_, ctx)})"
+    if isinstance(condition, SegmentLeaf):
+        name, tier = condition.target
+        only_tier = f" where tier = {text_literal(tier, ctx)}" if tier else ""
+        return f"(p.customer_id in (select customer_id from {ctx.rel('seg_' + name)}{only_tier}))"
+    if isinstance(condition, ProfileLeaf):
+        field_type = PROFILE_FIELDS[condition.profile]
+        return _leaf_compare(
+            f"p.{condition.profile}", field_type, condition, condition.profile, ctx
+        )
+    if isinstance(condition, MetricLeaf):
+        return _leaf_compare(
+            leaf_value_sql(condition, ctx), FieldType.NUMBER, condition, condition.metric, ctx
+        )
+    if isinstance(condition, AttributeLeaf):
+        return _attribute_sql(condition, ctx)
+    raise TypeError(type(condition))
+
+
+def _leaf_compare(
+    expr: str, field_type: FieldType, leaf: Comparison, subject: str, ctx: Context
+) -> str:
+    value = normalise_value(leaf.op, leaf.value, subject, field_type)
+    return compare(expr, field_type, leaf.op, value, ctx)
+
+
+def _attribute_sql(leaf: AttributeLeaf, ctx: Context) -> str:
+    """Any value matches; `ne`/`not_in` hold when there are values and none matches."""
+    values = (
+        f"select 1 from {ctx.rel(ATTRIBUTES)} as a where a.customer_id = p.customer_id "
+        f"and a.attribute = {text_literal(leaf.attribute, ctx)}"
+    )
+    op = leaf.op
+    if op == "is":
+        return f"({'not ' if leaf.value == 'missing' else ''}exists ({values}))"
+    value = normalise_value(op, leaf.value, leaf.attribute, FieldType.TEXT, ordered_ok=True)
+    if op in ("ne", "not_in"):
+        positive = "eq" if op == "ne" else "in"
+        match = compare("a.value", FieldType.TEXT, positive, value, ctx)
+        return f"(exists ({values}) and not exists ({values} and {match}))"
+    return f"(exists ({values} and {compare('a.value', FieldType.TEXT, op, value, ctx)}))"
+
+
+def segment_features(definition: SegmentDefinition) -> list[Feature]:
+    from segflow.segments.project import metric_leaves
+
+    return [feature_of(leaf) for leaf in metric_leaves(definition)]
+
+
+def _joins(features: list[Feature], ctx: Context) -> str:
+    joins = ""
+    if any(not f.is_loyalty for f in features):
+        joins += f"\nleft join {ctx.rel(SALES_FEATURES)} as s\n    on s.customer_id = p.customer_id"
+    if any(f.is_loyalty for f in features):
+        joins += f"\nleft join {ctx.rel(EVENT_FEATURES)} as e\n    on e.customer_id = p.customer_id"
+    return joins
+
+
+def segment_sql(
+    definition: SegmentDefinition, static_members: tuple[str, ...], ctx: Context
+) -> str:
+    """The members of one segment at D: population ∧ rules ∧ ¬exclude (tiers: first match)."""
+    features = segment_features(definition)
+    source = f"from {ctx.rel(POPULATION)} as p{_joins(features, ctx)}"
+    keep = [] if definition.exclude is None else [f"not {condition_sql(definition.exclude, ctx)}"]
+    if definition.kind == "tiered":
+        cases = "\n".join(
+            f"            when {condition_sql(t.when, ctx)} then {text_literal(t.name, ctx)}"
+            for t in definition.tiers or []
+        )
+        where = f"\n    where {' and '.join(keep)}" if keep else ""
+        return f"""select
+    customer_id,
+    tier,
+    as_of
+from (
+    select
+        p.customer_id,
+        case
+{cases}
+        end as tier,
+        p.as_of
+    {source.replace(chr(10), chr(10) + "    ")}{where}
+) as tiered
+where tier is not null"""
+    if definition.kind == "static":
+        if static_members:
+            listed = ",\n        ".join(f"({text_literal(m, ctx)})" for m in static_members)
+            members = f"with listed (customer_id) as (\n    values\n        {listed}\n)\n\n"
+            keep.insert(0, "p.customer_id in (select customer_id from listed)")
+        else:
+            members = ""
+            keep.insert(0, "false")
+    else:
+        members = ""
+        keep.insert(0, condition_sql(definition.rules, ctx))
+    conditions = "\n    and ".join(keep)
+    return f"""{members}select
+    p.customer_id,
+    p.as_of
+{source}
+where {conditions}"""
+
+
+def membership_sql(segments: list[tuple[str, bool]], ctx: Context) -> str:
+    """segment × member for every segment (name, is_tiered)."""
+    if not segments:
+        return (
+            "select cast(null as varchar) as segment, cast(null as varchar) as tier, "
+            "cast(null as varchar) as customer_id, cast(null as date) as as_of\nwhere false"
+        )
+    parts = [
+        f"select\n    {text_literal(name, ctx)} as segment,\n"
+        f"    {'cast(tier as varchar)' if tiered else 'cast(null as varchar)'} as tier,\n"
+        f"    customer_id,\n    as_of\nfrom {ctx.rel('seg_' + name)}"
+        for name, tiered in segments
+    ]
+    return "\n\nunion all\n\n".join(parts)
+
+
+def definition_hash(definition: SegmentDefinition, static_members: tuple[str, ...]) -> str:
+    """A hash of what decides membership (not of title, description, owner, tags)."""
+    meaning = definition.model_dump(
+        mode="json",
+        by_alias=True,
+        exclude_none=True,
+        include={"kind", "rules", "exclude", "members", "members_file", "tiers"},
+    )
+    meaning["static_members"] = list(static_members)
+    text = json.dumps(meaning, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def catalog_sql(rows: list[dict[str, Any]], ctx: Context) -> str:
+    columns = (
+        "segment",
+        "title",
+        "description",
+        "owner",
+        "tags",
+        "kind",
+        "hot",
+        "trigger",
+        "definition_hash",
+    )
+    if not rows:
+        nulls = ", ".join(
+            f"cast(null as {'boolean' if c == 'hot' else 'varchar'}) as {c}" for c in columns
+        )
+        return f"select {nulls}\nwhere false"
+
+    def lit(value: Any) -> str:
+        if value is None:
+            return "cast(null as varchar)"
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        return f"cast({text_literal(str(value), ctx)} as varchar)"
+
+    selects = [
+        "select\n" + ",\n".join(f"    {lit(row[c])} as {c}" for c in columns) for row in rows
+    ]
+    return "\n\nunion all\n\n".join(selects)
