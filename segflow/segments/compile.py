@@ -16,15 +16,18 @@ from segflow.segments.schema import SCHEMA_FILE, schema_text
 from segflow.segments.sql import (
     ATTRIBUTES,
     EVENT_FEATURES,
+    FLAGS,
     POPULATION,
     SALES_FEATURES,
     Feature,
+    SegmentSpec,
     attribute_values_sql,
     catalog_sql,
     dbt_context,
     definition_hash,
     describe_feature,
     features_sql,
+    flags_sql,
     membership_sql,
     population_sql,
     segment_features,
@@ -42,6 +45,12 @@ class CompileResult:
     written: list[str]
     removed: list[str]
     unchanged: int
+
+
+def segment_specs(project: SegmentProject, names: list[str]) -> list[SegmentSpec]:
+    return [
+        SegmentSpec(n, project.definition(n), project.segments[n].static_members) for n in names
+    ]
 
 
 def all_features(project: SegmentProject) -> list[Feature]:
@@ -139,12 +148,21 @@ def render(project: SegmentProject, segments_source: str) -> dict[str, str]:
             [("customer_id", "", ["unique", "not_null"])]
             + [(f.column, describe_feature(f), []) for f in chosen],
         )
+    specs = segment_specs(project, project.ordered())
+    files[f"{FLAGS}.sql"] = _sql(every, flags_sql(specs, ctx), intermediate)
+    files[f"{FLAGS}.yml"] = _model_yml(
+        every,
+        FLAGS,
+        "Every segment evaluated in one pass over the population at D: m_<segment> is true "
+        "for members, t_<segment> holds a tiered segment's tier.",
+        [("customer_id", "", ["unique", "not_null"])],
+    )
     catalog_rows = []
     for name in project.ordered():
         loaded = project.segments[name]
         definition = project.definition(name)
         source = f"{segments_source}/{loaded.path.name}"
-        files[f"seg_{name}.sql"] = _sql(source, segment_sql(definition, loaded.static_members, ctx))
+        files[f"seg_{name}.sql"] = _sql(source, segment_sql(name, definition.kind == "tiered", ctx))
         columns = [
             (
                 "customer_id",

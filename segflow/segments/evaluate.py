@@ -12,14 +12,17 @@ from decimal import Decimal
 from typing import Any
 
 from segflow.errors import UserInputError
+from segflow.segments.compile import segment_specs
 from segflow.segments.model import AllOf, AnyOf, MetricLeaf, NotOf, SegmentLeaf
 from segflow.segments.project import SegmentProject, iter_conditions
 from segflow.segments.sql import (
     ATTRIBUTES,
     EVENT_FEATURES,
+    FLAGS,
     POPULATION,
     SALES_FEATURES,
     Context,
+    Segments,
     attribute_values_sql,
     condition_sql,
     definition_hash,
@@ -27,6 +30,7 @@ from segflow.segments.sql import (
     direct_context,
     feature_of,
     features_sql,
+    flags_sql,
     leaf_value_sql,
     population_sql,
     segment_features,
@@ -48,8 +52,11 @@ def require_built(wh: Warehouse) -> None:
         raise UserInputError("the warehouse has no built models yet: run `segflow build` first")
 
 
-def _with_clause(project: SegmentProject, names: list[str], as_of: date) -> tuple[Context, str]:
-    """CTEs for the population, features and the given segments (with what they refer to)."""
+def _with_clause(
+    project: SegmentProject, names: list[str], as_of: date
+) -> tuple[Context, Segments, str]:
+    """CTEs for the population, features and flags of the given segments (and what they
+    refer to), and `seg__<name>` for each of the given ones."""
     closure: list[str] = []
     for name in names:
         closure += [n for n in project.closure(name) if n not in closure]
@@ -59,20 +66,20 @@ def _with_clause(project: SegmentProject, names: list[str], as_of: date) -> tupl
         ATTRIBUTES: "attribute_values",
         SALES_FEATURES: "sales_features",
         EVENT_FEATURES: "event_features",
-        **{f"seg_{n}": f"seg__{n}" for n in closure},
+        FLAGS: "flags",
     }
     ctx = direct_context(as_of, relations)
-    features = [f for n in closure for f in segment_features(project.definition(n))]
+    specs = segment_specs(project, closure)
+    features = [f for spec in specs for f in segment_features(spec.definition)]
     ctes = [
         ("population", population_sql(ctx)),
         ("attribute_values", attribute_values_sql(ctx)),
         ("sales_features", features_sql(features, False, ctx)),
         ("event_features", features_sql(features, True, ctx)),
-    ] + [
-        (f"seg__{n}", segment_sql(project.definition(n), project.segments[n].static_members, ctx))
-        for n in closure
-    ]
-    return ctx, "with " + ",\n".join(f"{cte} as (\n{body}\n)" for cte, body in ctes)
+        ("flags", flags_sql(specs, ctx)),
+    ] + [(f"seg__{n}", segment_sql(n, project.definition(n).kind == "tiered", ctx)) for n in names]
+    with_clause = "with " + ",\n".join(f"{cte} as (\n{body}\n)" for cte, body in ctes)
+    return ctx, Segments(specs, ctx), with_clause
 
 
 @dataclass
@@ -92,7 +99,7 @@ class Preview:
 
 def preview(wh: Warehouse, project: SegmentProject, name: str, as_of: date) -> Preview:
     require_built(wh)
-    _, with_clause = _with_clause(project, [name], as_of)
+    _, _, with_clause = _with_clause(project, [name], as_of)
     d = f"cast('{as_of.isoformat()}' as date)"
     members, population, revenue = wh.query(
         f"""{with_clause}
@@ -160,7 +167,7 @@ def evaluate_members(
     """Members at D evaluated on the spot, whatever was built."""
     require_built(wh)
     tier = "tier" if project.definition(name).kind == "tiered" else "cast(null as varchar)"
-    _, with_clause = _with_clause(project, [name], as_of)
+    _, _, with_clause = _with_clause(project, [name], as_of)
     rows = wh.query(
         f"{with_clause}\nselect customer_id, {tier} from seg__{name} order by customer_id"
     )
@@ -199,7 +206,7 @@ def explain(
     """Leaf by leaf, what held for one customer at D; returns a headline and the lines."""
     require_built(wh)
     definition = project.definition(name)
-    ctx, with_clause = _with_clause(project, [name], as_of)
+    ctx, segments, with_clause = _with_clause(project, [name], as_of)
     conditions: list[tuple[str, Any, tuple]] = []
     if definition.rules is not None:
         conditions.append(("rules", definition.rules, ("rules",)))
@@ -213,7 +220,7 @@ def explain(
     leaves = [n for _, n in nodes if not isinstance(n, AllOf | AnyOf | NotOf)]
     selects = []
     for i, leaf in enumerate(leaves):
-        selects.append(f"{condition_sql(leaf, ctx)} as held_{i}")
+        selects.append(f"{condition_sql(leaf, ctx, segments)} as held_{i}")
         if not isinstance(leaf, SegmentLeaf):
             selects.append(f"{leaf_value_sql(leaf, ctx)} as value_{i}")
     joins = (

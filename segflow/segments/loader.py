@@ -16,6 +16,7 @@ from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from segflow.segments.fields import COMPARISONS
 from segflow.segments.model import NAME_PATTERN, SegmentDefinition
 
+MAX_SEGMENT_NAME = 59  # seg_<name> within PostgreSQL's 63-character identifiers
 KNOWN_KEYS = sorted(
     {
         *SegmentDefinition.model_fields,
@@ -122,6 +123,18 @@ def load_segment_file(path: Path) -> SegmentFile:
                 f"the file name {name!r} is no segment "
                 "name: use lower-case letters, digits "
                 "and _, starting with a letter",
+            )
+        )
+        return result
+    if len(name) > MAX_SEGMENT_NAME:
+        result.problems.append(
+            Problem(
+                display,
+                1,
+                "",
+                f"the segment name {name!r} is longer "
+                f"than {MAX_SEGMENT_NAME} characters: seg_<name> must fit "
+                "PostgreSQL's 63-character names",
             )
         )
         return result

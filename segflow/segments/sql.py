@@ -45,6 +45,7 @@ POPULATION = "dim_population"
 ATTRIBUTES = "int_segment_attribute_values"
 SALES_FEATURES = "int_segment_sales_features"
 EVENT_FEATURES = "int_segment_event_features"
+FLAGS = "int_segment_flags"
 
 PROFILE_COLUMNS = [
     f
@@ -398,18 +399,19 @@ def leaf_value_sql(leaf: Any, ctx: Context) -> str:
     raise TypeError(type(leaf))
 
 
-def condition_sql(condition: Any, ctx: Context) -> str:
+def condition_sql(condition: Any, ctx: Context, refs: Segments) -> str:
     """A condition as SQL that is true or false for each row of the population `p`."""
     if isinstance(condition, AllOf):
-        return "(" + " and ".join(condition_sql(c, ctx) for c in condition.all) + ")"
+        return "(" + " and ".join(condition_sql(c, ctx, refs) for c in condition.all) + ")"
     if isinstance(condition, AnyOf):
-        return "(" + " or ".join(condition_sql(c, ctx) for c in condition.any) + ")"
+        return "(" + " or ".join(condition_sql(c, ctx, refs) for c in condition.any) + ")"
     if isinstance(condition, NotOf):
-        return f"(not {condition_sql(condition.not_, ctx)})"
+        return f"(not {condition_sql(condition.not_, ctx, refs)})"
     if isinstance(condition, SegmentLeaf):
         name, tier = condition.target
-        only_tier = f" where tier = {text_literal(tier, ctx)}" if tier else ""
-        return f"(p.customer_id in (select customer_id from {ctx.rel('seg_' + name)}{only_tier}))"
+        if tier is None:
+            return refs.member(name)
+        return f"coalesce({refs.tier(name)} = {text_literal(tier, ctx)}, false)"
     if isinstance(condition, ProfileLeaf):
         field_type = PROFILE_FIELDS[condition.profile]
         return _leaf_compare(
@@ -463,50 +465,79 @@ def _joins(features: list[Feature], ctx: Context) -> str:
     return joins
 
 
-def segment_sql(
-    definition: SegmentDefinition, static_members: tuple[str, ...], ctx: Context
-) -> str:
-    """The members of one segment at D: population ∧ rules ∧ ¬exclude (tiers: first match)."""
-    features = segment_features(definition)
-    source = f"from {ctx.rel(POPULATION)} as p{_joins(features, ctx)}"
-    keep = [] if definition.exclude is None else [f"not {condition_sql(definition.exclude, ctx)}"]
-    if definition.kind == "tiered":
-        cases = "\n".join(
-            f"            when {condition_sql(t.when, ctx)} then {text_literal(t.name, ctx)}"
-            for t in definition.tiers or []
-        )
-        where = f"\n    where {' and '.join(keep)}" if keep else ""
-        return f"""select
-    customer_id,
-    tier,
-    as_of
-from (
-    select
-        p.customer_id,
-        case
-{cases}
-        end as tier,
-        p.as_of
-    {source.replace(chr(10), chr(10) + "    ")}{where}
-) as tiered
-where tier is not null"""
-    if definition.kind == "static":
-        if static_members:
-            listed = ",\n        ".join(f"({text_literal(m, ctx)})" for m in static_members)
-            members = f"with listed (customer_id) as (\n    values\n        {listed}\n)\n\n"
-            keep.insert(0, "p.customer_id in (select customer_id from listed)")
-        else:
-            members = ""
-            keep.insert(0, "false")
-    else:
-        members = ""
-        keep.insert(0, condition_sql(definition.rules, ctx))
-    conditions = "\n    and ".join(keep)
-    return f"""{members}select
-    p.customer_id,
-    p.as_of
-{source}
-where {conditions}"""
+@dataclass(frozen=True)
+class SegmentSpec:
+    name: str
+    definition: SegmentDefinition
+    static_members: tuple[str, ...] = ()
+
+
+class Segments:
+    """Membership of segments as expressions over one population row `p`.
+
+    A reference to another segment inlines that segment's expression (references form no
+    cycle), so every segment of a project is evaluated in one pass over the population.
+    """
+
+    def __init__(self, specs: Iterable[SegmentSpec], ctx: Context):
+        self.specs = {spec.name: spec for spec in specs}
+        self.ctx = ctx
+        self._member: dict[str, str] = {}
+        self._tier: dict[str, str] = {}
+
+    def _excluded(self, spec: SegmentSpec) -> str | None:
+        exclude = spec.definition.exclude
+        return None if exclude is None else condition_sql(exclude, self.ctx, self)
+
+    def tier(self, name: str) -> str:
+        """The tier of a tiered segment: the first tier whose condition holds, else null."""
+        if name not in self._tier:
+            spec, ctx = self.specs[name], self.ctx
+            excluded = self._excluded(spec)
+            cases = [f"when {excluded} then null"] if excluded else []
+            cases += [
+                f"when {condition_sql(t.when, ctx, self)} then {text_literal(t.name, ctx)}"
+                for t in spec.definition.tiers or []
+            ]
+            self._tier[name] = "(case " + " ".join(cases) + " end)"
+        return self._tier[name]
+
+    def member(self, name: str) -> str:
+        """True when the population row is a member (population ∧ rules ∧ ¬exclude)."""
+        if name not in self._member:
+            spec, ctx = self.specs[name], self.ctx
+            kind = spec.definition.kind
+            if kind == "tiered":
+                self._member[name] = f"({self.tier(name)} is not null)"
+                return self._member[name]
+            if kind == "static":
+                listed = ", ".join(text_literal(m, ctx) for m in spec.static_members)
+                rule = f"p.customer_id in ({listed})" if listed else "false"
+            else:
+                rule = condition_sql(spec.definition.rules, ctx, self)
+            excluded = self._excluded(spec)
+            self._member[name] = f"({rule} and not {excluded})" if excluded else f"({rule})"
+        return self._member[name]
+
+
+def flags_sql(specs: list[SegmentSpec], ctx: Context) -> str:
+    """One row per customer in the population at D, one membership column per segment
+    (`m_<name>`, and `t_<name>` for a tiered segment's tier): all segments in one pass."""
+    segments = Segments(specs, ctx)
+    features = [f for spec in specs for f in segment_features(spec.definition)]
+    columns = ["p.customer_id", "p.as_of"]
+    for spec in specs:
+        columns.append(f"{segments.member(spec.name)} as m_{spec.name}")
+        if spec.definition.kind == "tiered":
+            columns.append(f"{segments.tier(spec.name)} as t_{spec.name}")
+    body = ",\n    ".join(columns)
+    return f"select\n    {body}\nfrom {ctx.rel(POPULATION)} as p{_joins(features, ctx)}"
+
+
+def segment_sql(name: str, tiered: bool, ctx: Context) -> str:
+    """The members of one segment at D, read from the flags of all segments."""
+    tier = f"\n    t_{name} as tier," if tiered else ""
+    return f"select\n    customer_id,{tier}\n    as_of\nfrom {ctx.rel(FLAGS)}\nwhere m_{name}"
 
 
 def membership_sql(segments: list[tuple[str, bool]], ctx: Context) -> str:

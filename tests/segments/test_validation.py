@@ -164,9 +164,9 @@ def test_values_never_become_sql_or_jinja(tmp_path):
     )
     project = load_project(folder)
     assert project.problems == []
-    sql = render(project, "segments")["seg_evil.sql"]
-    features = render(project, "segments")["int_segment_sales_features.sql"]
-    for text in (sql, features):
+    files = render(project, "segments")
+    sql = files["int_segment_flags.sql"]
+    for text in (sql, files["int_segment_sales_features.sql"], files["seg_evil.sql"]):
         body = text.split("\n", 1)[1]  # after the generated-file header
         allowed = ("{{ ref(", "{{ as_of_date() }}", "{{ config(")
         assert body.count("{{") == sum(body.count(a) for a in allowed)

@@ -2,19 +2,7 @@
 
 select
     customer_id,
-    tier,
+    t_loyalty_status as tier,
     as_of
-from (
-    select
-        p.customer_id,
-        case
-            when coalesce((coalesce(s.revenue_ce08dff9e0, 0) >= 1000), false) then 'gold'
-            when coalesce((coalesce(s.revenue_ce08dff9e0, 0) >= 750), false) then 'silver'
-            when coalesce((coalesce(s.revenue_ce08dff9e0, 0) >= 500), false) then 'bronze'
-        end as tier,
-        p.as_of
-    from {{ ref('dim_population') }} as p
-    left join {{ ref('int_segment_sales_features') }} as s
-        on s.customer_id = p.customer_id
-) as tiered
-where tier is not null
+from {{ ref('int_segment_flags') }}
+where m_loyalty_status
