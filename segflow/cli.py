@@ -96,17 +96,29 @@ def build(as_of: date | None, accept: tuple[str, ...]) -> None:
 
 def _compile_and_run(settings, as_of: date | None, accept: tuple[str, ...] = ()):
     """Bring the generated models in line with segments/, then run the build job."""
-    from segflow.pipeline import run_build
+    from segflow.pipeline import check_environment, run_build
     from segflow.segments.compile import compile_project
+    from segflow.segments.evaluate import static_outside
+    from segflow.warehouse import Warehouse
 
-    compiled = compile_project(_load_segments(settings), settings)
+    check_environment(settings)  # before anything is written
+    project = _load_segments(settings)
+    compiled = compile_project(project, settings)
     if compiled.written or compiled.removed:
         click.echo(
             f"compiled segments: {len(compiled.written)} files written, "
             f"{len(compiled.removed)} removed",
             err=True,
         )
-    return run_build(settings, as_of=as_of, accept=accept)
+    outcome = run_build(settings, as_of=as_of, accept=accept)
+    with Warehouse(settings) as wh:
+        for name, count in static_outside(wh, project):
+            click.echo(
+                f"warning: {name}: {count} listed members are not in the population "
+                "(unknown or erased) and are left out",
+                err=True,
+            )
+    return outcome
 
 
 def _load_segments(settings, extra: Path | None = None):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from segflow.feeds import FEEDS
 from segflow.warehouse import Warehouse
@@ -15,6 +15,7 @@ class WarehouseSummary:
     files_loaded: int
     population: int | None
     as_of: str | None
+    segments: list[tuple[str, int]] = field(default_factory=list)
 
     def lines(self) -> list[str]:
         out = ["feed                  rows loaded  quarantined"]
@@ -26,6 +27,9 @@ class WarehouseSummary:
         out.append(f"files loaded: {self.files_loaded}")
         if self.population is not None:
             out.append(f"customers in the population as of {self.as_of}: {self.population:,}")
+        if self.segments:
+            out.append(f"segments built: {len(self.segments)}")
+            out.extend(f"  {name:<28} {members:>9,} members" for name, members in self.segments)
         return out
 
 
@@ -40,4 +44,12 @@ def summarize(wh: Warehouse) -> WarehouseSummary:
         population, as_of = wh.query(
             f"select count(*), max(as_of) from {wh.output_schema}.dim_population"
         )[0]
-    return WarehouseSummary(rows, quarantined, files, population, str(as_of) if as_of else None)
+    segments = []
+    if wh.table_exists(wh.output_schema, "segment_membership"):
+        segments = wh.query(
+            f"select segment, count(*) from {wh.output_schema}.segment_membership "
+            "group by segment order by segment"
+        )
+    return WarehouseSummary(
+        rows, quarantined, files, population, str(as_of) if as_of else None, segments
+    )

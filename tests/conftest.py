@@ -97,6 +97,7 @@ def configure_project(
     """Point every setting at a project in `root` on `engine`; compile its (empty) segments."""
     for var in ENV_VARS:
         mp.delenv(var, raising=False)
+    root.mkdir(parents=True, exist_ok=True)
     mp.chdir(root)
     for folder in ("landing", "segments", "dagster_home"):
         (root / folder).mkdir(exist_ok=True)

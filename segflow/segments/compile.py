@@ -107,9 +107,10 @@ def render(project: SegmentProject, segments_source: str) -> dict[str, str]:
     ctx = dbt_context()
     every = f"{segments_source}/*.yml"
     features = all_features(project)
-    intermediate = "{{ config(schema='intermediate') }}"
+    # These are tables whatever the folder's default: segments read them many times.
+    intermediate = "{{ config(materialized='table', schema='intermediate') }}"
     files: dict[str, str] = {
-        f"{POPULATION}.sql": _sql(every, population_sql(ctx)),
+        f"{POPULATION}.sql": _sql(every, population_sql(ctx), "{{ config(materialized='table') }}"),
         f"{POPULATION}.yml": _model_yml(
             every,
             POPULATION,
@@ -198,7 +199,10 @@ def render(project: SegmentProject, segments_source: str) -> dict[str, str]:
             }
         )
     names = [(n, project.definition(n).kind == "tiered") for n in sorted(project.segments)]
-    files["segment_membership.sql"] = _sql(every, membership_sql(names, ctx))
+    # A view: building it costs nothing, and a filter on `segment` reads only that table.
+    files["segment_membership.sql"] = _sql(
+        every, membership_sql(names, ctx), "{{ config(materialized='view') }}"
+    )
     files["segment_membership.yml"] = _model_yml(
         every,
         "segment_membership",

@@ -307,3 +307,18 @@ def _why_outside(wh: Warehouse, customer_id: str, as_of: date) -> str:
     if signup > as_of:
         return f"signed up later, on {signup}"
     return f"status {status!r} on that day"
+
+
+def static_outside(wh: Warehouse, project: SegmentProject) -> list[tuple[str, int]]:
+    """Static segments whose listed members are partly outside the built population."""
+    out = []
+    for name in project.segments:
+        listed = project.segments[name].static_members
+        if project.definition(name).kind != "static" or not listed:
+            continue
+        if not wh.table_exists(wh.output_schema, f"seg_{name}"):
+            continue
+        built = wh.scalar(f"select count(*) from {wh.output_schema}.seg_{name}")
+        if built < len(listed):
+            out.append((name, len(listed) - built))
+    return out

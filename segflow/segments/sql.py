@@ -116,17 +116,23 @@ def value_literal(value: Any, ctx: Context) -> str:
 # -- comparisons -----------------------------------------------------------------------------
 
 
-def compare(expr: str, field_type: FieldType, op: str, value: Any, ctx: Context) -> str:
-    """A comparison that is true or false, never null: a missing value makes it false."""
+def compare(
+    expr: str, field_type: FieldType, op: str, value: Any, ctx: Context, prepared: bool = False
+) -> str:
+    """A comparison that is true or false, never null: a missing value makes it false.
+
+    `prepared`: a text `expr` is already trimmed and lower-case (see `_prepared_rows`)."""
     if op == "is":
         return f"({expr} is {'null' if value == 'missing' else 'not null'})"
-    return f"coalesce({_raw_compare(expr, field_type, op, value, ctx)}, false)"
+    return f"coalesce({_raw_compare(expr, field_type, op, value, ctx, prepared)}, false)"
 
 
-def _raw_compare(expr: str, field_type: FieldType, op: str, value: Any, ctx: Context) -> str:
+def _raw_compare(
+    expr: str, field_type: FieldType, op: str, value: Any, ctx: Context, prepared: bool = False
+) -> str:
     text = field_type is FieldType.TEXT
     if text and op not in ("gt", "gte", "lt", "lte", "between"):
-        left = f"lower(trim({expr}))"
+        left = expr if prepared else f"lower(trim({expr}))"
 
         def lit(v: Any) -> str:
             return f"lower(trim({text_literal(str(v), ctx)}))"
@@ -319,14 +325,15 @@ def describe_feature(feature: Feature) -> str:
 
 
 def _row_filter(feature: Feature, alias: str, date_column: str, ctx: Context) -> list[str]:
+    """The row filter (where, event, window) over rows prepared by `_prepared_rows`."""
     columns = EVENT_COLUMNS if feature.is_loyalty else SALES_COLUMNS
     conditions = [
-        compare(f"{alias}.{column}", columns[column], op, value, ctx)
+        compare(f"{alias}.{column}", columns[column], op, value, ctx, prepared=True)
         for column, op, value in feature.where
     ]
     if feature.events:
-        types = ", ".join(f"lower({text_literal(e, ctx)})" for e in feature.events)
-        conditions.append(f"{alias}.event_type in ({types})")
+        types = ", ".join(f"lower(trim({text_literal(e, ctx)}))" for e in feature.events)
+        conditions.append(f"coalesce({alias}.event_type in ({types}), false)")
     window = feature.window
     if window is not None:
         day = f"{alias}.{date_column}"
@@ -340,43 +347,157 @@ def _row_filter(feature: Feature, alias: str, date_column: str, ctx: Context) ->
     return conditions
 
 
+def _prepared_rows(features: list[Feature], source: str, keep: list[str], ctx: Context) -> str:
+    """The source's rows up to D with the columns the features filter on, text trimmed and
+    lower-cased once per row rather than once per feature."""
+    columns = EVENT_COLUMNS if source == "int_events" else SALES_COLUMNS
+    used = sorted(
+        {c for f in features for c, _, _ in f.where}
+        | ({"event_type"} if any(f.events for f in features) else set())
+    )
+    prepared = [
+        f"lower(trim(rows.{c})) as {c}" if columns[c] is FieldType.TEXT else f"rows.{c}"
+        for c in used
+        if c not in keep
+    ]
+    selected = ",\n        ".join([f"rows.{c}" for c in keep] + prepared)
+    return f"""select
+        {selected}
+    from {ctx.rel(source)} as rows
+    where rows.occurred_on <= {ctx.as_of}"""
+
+
 def _when(conditions: list[str]) -> str:
     return " and ".join(conditions) if conditions else "true"
 
 
-def _aggregate(feature: Feature, ctx: Context) -> str:
-    if feature.is_loyalty:
-        when = _when(_row_filter(feature, "events", "occurred_on", ctx))
-        if feature.metric == "events":
-            return f"count(case when {when} then 1 end)"
-        if feature.metric == "points":
-            return f"sum(case when {when} then events.points end)"
-        return f"{ctx.as_of} - max(case when {when} then events.occurred_on end)"
-    conditions = _row_filter(feature, "lines", "occurred_on", ctx)
-    when = _when(conditions)
-    order_when = _when([*conditions, "lines.quantity > 0"])
-    orders = f"count(distinct case when {order_when} then lines.transaction_id end)"
-    revenue = f"sum(case when {when} then lines.amount end)"
-    return {
-        "orders": orders,
-        "revenue": revenue,
-        "items": f"sum(case when {when} then lines.quantity end)",
-        "avg_order_value": f"cast({revenue} / nullif({orders}, 0) as decimal(18, 4))",
-        "days_since_last_order": f"{ctx.as_of} - max(case when {order_when} then lines.occurred_on end)",
-        "days_since_first_order": f"{ctx.as_of} - min(case when {order_when} then lines.occurred_on end)",
-    }[feature.metric]
+def _event_aggregate(feature: Feature, ctx: Context) -> str:
+    when = _when(_row_filter(feature, "events", "occurred_on", ctx))
+    if feature.metric == "events":
+        return f"count(case when {when} then 1 end)"
+    if feature.metric == "points":
+        return f"sum(case when {when} then events.points end)"
+    return f"{ctx.as_of} - max(case when {when} then events.occurred_on end)"
+
+
+def _sales_features_sql(chosen: list[Feature], ctx: Context) -> str:
+    """Sales features over one scan of the lines up to D.
+
+    Each distinct row filter (where + window) is computed once per line. Orders are the
+    transactions with at least one order line (quantity > 0) passing the filter: a flag per
+    transaction, summed per customer, instead of a distinct count per feature. Sums and
+    dates aggregate straight per customer. Both groupings see every customer with lines.
+    """
+    filters: dict[str, str] = {}
+    for feature in chosen:
+        filters.setdefault(
+            _when(_row_filter(feature, "lines", "occurred_on", ctx)), f"w{len(filters)}"
+        )
+
+    def alias(feature: Feature) -> str:
+        return filters[_when(_row_filter(feature, "lines", "occurred_on", ctx))]
+
+    orders = sorted({alias(f) for f in chosen if f.metric in ("orders", "avg_order_value")})
+    totals: dict[str, str] = {}  # column -> aggregate over lines
+    for feature in chosen:
+        w = "lines." + alias(feature)
+        if feature.metric in ("revenue", "avg_order_value"):
+            totals[f"{alias(feature)}_amount"] = f"sum(case when {w} then lines.amount end)"
+        elif feature.metric == "items":
+            totals[f"{alias(feature)}_quantity"] = f"sum(case when {w} then lines.quantity end)"
+        elif feature.metric in ("days_since_last_order", "days_since_first_order"):
+            which = "max" if feature.metric == "days_since_last_order" else "min"
+            totals[f"{alias(feature)}_{which}"] = (
+                f"{which}(case when {w} and lines.quantity > 0 then lines.occurred_on end)"
+            )
+    d = ctx.as_of
+
+    def final(feature: Feature) -> str:
+        a = alias(feature)
+        return {
+            "orders": f"coalesce(o.{a}_orders, 0)",
+            "revenue": f"t.{a}_amount",
+            "items": f"t.{a}_quantity",
+            "avg_order_value": f"cast(t.{a}_amount / nullif(o.{a}_orders, 0) as decimal(18, 4))",
+            "days_since_last_order": f"{d} - t.{a}_max",
+            "days_since_first_order": f"{d} - t.{a}_min",
+        }[feature.metric]
+
+    keep = ["customer_id", "transaction_id", "occurred_on", "quantity", "amount"]
+    flag_columns = "".join(f",\n        {sql} as {a}" for sql, a in filters.items())
+    total_columns = "".join(f",\n        {sql} as {c}" for c, sql in totals.items())
+    order_flags = "".join(
+        f",\n            max(case when lines.{a} and lines.quantity > 0 then 1 else 0 end) as {a}"
+        for a in orders
+    )
+    order_sums = "".join(f",\n        sum(per_transaction.{a}) as {a}_orders" for a in orders)
+    final_columns = "".join(f",\n    {final(f)} as {f.column}" for f in chosen)
+    orders_cte = (
+        f""",
+
+orders as (
+
+    select
+        per_transaction.customer_id{order_sums}
+    from (
+        select
+            lines.customer_id,
+            lines.transaction_id{order_flags}
+        from lines
+        group by lines.customer_id, lines.transaction_id
+    ) as per_transaction
+    group by per_transaction.customer_id
+
+)"""
+        if orders
+        else ""
+    )
+    orders_join = "\nleft join orders as o\n    on o.customer_id = t.customer_id" if orders else ""
+    return f"""with prepared as (
+
+    {_prepared_rows(chosen, "int_sales_lines", keep, ctx)}
+
+),
+
+lines as (
+
+    select
+        lines.*{flag_columns}
+    from prepared as lines
+
+),
+
+totals as (
+
+    select
+        lines.customer_id{total_columns}
+    from lines
+    group by lines.customer_id
+
+){orders_cte}
+
+select
+    t.customer_id{final_columns}
+from totals as t{orders_join}"""
 
 
 def features_sql(features: Iterable[Feature], loyalty: bool, ctx: Context) -> str:
     """Every feature of one source in a single pass over its rows up to D."""
     chosen = sorted({f for f in features if f.is_loyalty == loyalty}, key=lambda f: f.column)
-    source, alias = ("int_events", "events") if loyalty else ("int_sales_lines", "lines")
-    columns = "".join(f",\n    {_aggregate(f, ctx)} as {f.column}" for f in chosen)
-    return f"""select
-    {alias}.customer_id{columns}
-from {ctx.rel(source)} as {alias}
-where {alias}.occurred_on <= {ctx.as_of}
-group by {alias}.customer_id"""
+    if not loyalty:
+        return _sales_features_sql(chosen, ctx)
+    columns = "".join(f",\n    {_event_aggregate(f, ctx)} as {f.column}" for f in chosen)
+    keep = ["customer_id", "occurred_on", "points"]
+    return f"""with events as (
+
+    {_prepared_rows(chosen, "int_events", keep, ctx)}
+
+)
+
+select
+    events.customer_id{columns}
+from events
+group by events.customer_id"""
 
 
 # -- conditions and segments -----------------------------------------------------------------

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ENV_VARS
+from tests.conftest import ENV_VARS, copy_dbt_project
 
 SEGFLOW = str(Path(sys.executable).parent / "segflow")
 
@@ -17,6 +17,10 @@ SEGFLOW = str(Path(sys.executable).parent / "segflow")
 def run(args: list[str], cwd: Path, **env: str) -> subprocess.CompletedProcess:
     base = {k: v for k, v in os.environ.items() if k not in ENV_VARS}
     base["DAGSTER_HOME"] = str(cwd / "dagster_home")
+    (cwd / "segments").mkdir(exist_ok=True)
+    if not (cwd / "dbt_project").exists():
+        copy_dbt_project(cwd / "dbt_project")
+    base["SEGFLOW_DBT_PROJECT"] = str(cwd / "dbt_project")
     return subprocess.run(
         [SEGFLOW, *args],
         cwd=cwd,

@@ -1,0 +1,135 @@
+"""The segment commands as a user runs them: validate, compile, build, preview, members,
+explain, schema (real `segflow` processes on a small built DuckDB project)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ENV_VARS, copy_dbt_project
+from tests.segments.fixture_data import SEGMENTS, write_feeds
+
+SEGFLOW = str(Path(sys.executable).parent / "segflow")
+CHOSEN = ["orders_gt_1", "tiers", "any_combo", "static_list", "email_missing", "with_exclude"]
+
+
+@pytest.fixture(scope="module")
+def cli(tmp_path_factory):
+    root = tmp_path_factory.mktemp("segment_cli")
+    (root / "segments").mkdir()
+    for name in CHOSEN:
+        (root / "segments" / f"{name}.yml").write_text(f"title: {name}\n{SEGMENTS[name][0]}\n")
+    write_feeds(root / "landing")
+    env = {k: v for k, v in os.environ.items() if k not in ENV_VARS}
+    env.update(
+        SEGFLOW_LANDING=str(root / "landing"),
+        SEGFLOW_SEGMENTS=str(root / "segments"),
+        SEGFLOW_DUCKDB_PATH=str(root / "warehouse.duckdb"),
+        SEGFLOW_TIMEZONE="Europe/Berlin",
+        SEGFLOW_DBT_PROJECT=str(copy_dbt_project(root / "dbt_project")),
+        DAGSTER_HOME=str(root / "dagster_home"),
+    )
+
+    def run(*args: str, code: int = 0) -> subprocess.CompletedProcess:
+        result = subprocess.run(
+            [SEGFLOW, *args],
+            cwd=root,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+        assert result.returncode == code, result.stderr[-2000:]
+        assert "Traceback" not in result.stderr
+        return result
+
+    built = run("build", "--as-of", "2026-03-31")
+    return run, root, built
+
+
+def test_build_compiles_builds_and_warns_about_static_members(cli):
+    _, root, built = cli
+    assert (root / "dbt_project" / "models" / "segments" / "seg_tiers.sql").exists()
+    assert "warning: static_list: 2 listed members are not in the population" in built.stderr
+    assert "segments built: 6" in built.stdout
+    assert "tiers" in built.stdout
+
+
+def test_validate(cli):
+    run, root, _ = cli
+    assert run("validate").stdout.strip() == "6 segment files valid"
+    broken = root / "broken.yml"
+    broken.write_text("rules:\n  metric: orders\n  gt: ten\n")
+    result = run("validate", str(broken), code=1)
+    assert result.stderr.strip() == "broken.yml:3 rules.gt: expected a number, got 'ten'"
+
+
+def test_compile_check_finds_drift(cli):
+    run, root, _ = cli
+    assert "up to date" in run("compile", "--check").stdout
+    segment = root / "segments" / "email_missing.yml"
+    original = segment.read_text()
+    segment.write_text(original.replace("is: missing", "is: present"))
+    try:
+        result = run("compile", "--check", code=1)
+        assert (
+            "generated files are stale (int_segment_flags.sql, segment_catalog.sql)"
+            in result.stderr
+        )
+    finally:
+        segment.write_text(original)
+    assert "up to date" in run("compile", "--check").stdout
+
+
+def test_preview_saved_and_unsaved(cli):
+    run, root, _ = cli
+    out = run("preview", "tiers", "--as-of", "2026-03-31").stdout
+    assert "tiers as of 2026-03-31 (preview)" in out
+    assert "members                3  (75.0% of 4)" in out
+    assert "revenue           205.00" in out
+    assert "tier gold" in out and "tier bronze" in out
+    draft = root / "draft.yml"
+    draft.write_text("rules: {profile: gender, in: [f, m]}\n")
+    assert (
+        "members                2  (50.0% of 4)"
+        in run("preview", str(draft), "--as-of", "2026-03-31").stdout
+    )
+
+
+def test_members_formats_and_as_of(cli):
+    run, _, _ = cli
+    assert run("members", "tiers", "--format", "csv").stdout == (
+        "customer_id,tier\nA,gold\nB,silver\nG,bronze\n"
+    )
+    other_day = json.loads(
+        run("members", "orders_gt_1", "--as-of", "2026-03-17", "--format", "json").stdout
+    )
+    # on 03-17 B has only T5: one order; A has T2 and T3
+    assert other_day == {
+        "segment": "orders_gt_1",
+        "as_of": "2026-03-17",
+        "members": [{"customer_id": "A"}],
+    }
+
+
+def test_explain(cli):
+    run, _, _ = cli
+    out = run("explain", "with_exclude", "--customer", "B", "--as-of", "2026-03-31").stdout
+    assert out.splitlines()[0] == "B is not a member of with_exclude on 2026-03-31"
+    assert "✓ metric orders gte 1   (value: 2)" in out
+    assert "✓ segment email_missing" in out
+    result = run("explain", "nope", "--customer", "B", code=1)
+    assert "unknown segment 'nope'" in result.stderr
+
+
+def test_schema_is_json_schema(cli):
+    run, _, _ = cli
+    schema = json.loads(run("schema").stdout)
+    assert schema["title"] == "segflow segment"
+    assert "rules" in schema["properties"]

@@ -1,0 +1,57 @@
+"""The starter segments on the demo retailer: none is empty, DuckDB and PostgreSQL give the
+same members, and evaluating on the spot (preview) gives the build's members."""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+from datetime import date
+
+import pytest
+
+from segflow.demo import generate_demo
+from segflow.pipeline import run_build
+from segflow.segments import evaluate
+from segflow.segments.project import load_project
+from segflow.settings import PROJECT_ROOT
+from segflow.warehouse import Warehouse
+from tests.conftest import (
+    compile_segments,
+    configure_project,
+    postgres_database,
+    require_postgres,
+)
+
+UNTIL = date(2026, 11, 22)
+
+
+def _build_demo(engine: str, root) -> dict[str, set[tuple[str, str | None]]]:
+    database = postgres_database() if engine == "postgres" else contextlib.nullcontext()
+    with pytest.MonkeyPatch.context() as mp, database as name:
+        settings = configure_project(mp, root, engine, name)
+        shutil.copytree(PROJECT_ROOT / "segments", settings.segments_dir, dirs_exist_ok=True)
+        generate_demo(settings.landing_dir, customers=2500, days=400, until=UNTIL)
+        compile_segments(settings)
+        run_build(settings, as_of=UNTIL)
+        project = load_project(settings.segments_dir)
+        members = {}
+        with Warehouse(settings) as wh:
+            for segment in project.segments:
+                built = evaluate.members(wh, project, segment, None)
+                assert built[0] == UNTIL
+                on_the_spot = evaluate.evaluate_members(wh, project, segment, UNTIL)
+                assert on_the_spot == built[1], segment
+                members[segment] = set(built[1])
+        return members
+
+
+@pytest.mark.slow
+def test_starter_segments_agree_across_engines_and_are_not_empty(tmp_path):
+    require_postgres()
+    on_duckdb = _build_demo("duckdb", tmp_path / "duckdb")
+    on_postgres = _build_demo("postgres", tmp_path / "postgres")
+    assert len(on_duckdb) == 17
+    empty = [name for name, members in on_duckdb.items() if not members]
+    assert empty == []
+    for name in on_duckdb:
+        assert on_duckdb[name] == on_postgres[name], name
