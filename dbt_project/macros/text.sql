@@ -8,7 +8,18 @@
     nullif(lower(trim({{ column }})), '')
 {%- endmacro %}
 
-{# Newest delivery first: by delivery date, then file name, then the row within the file. #}
-{% macro newest_delivery_first() -%}
-    _delivery_date desc, _file desc, _row_number desc
+{# The rows of `relation` where the newest delivery wins for each `partition_by` key:
+   deliveries are ordered by date, then file name, and within a file the later row wins. #}
+{% macro newest_delivery(relation, partition_by) -%}
+    select *
+    from (
+        select
+            *,
+            row_number() over (
+                partition by {{ partition_by }}
+                order by _delivery_date desc, _file desc, _row_number desc
+            ) as delivery_rank
+        from {{ relation }}
+    ) as ranked
+    where delivery_rank = 1
 {%- endmacro %}

@@ -1,19 +1,7 @@
 -- One row per (customer, attribute, value, updated_at): the newest delivery wins.
-with source as (
+with newest_delivery as (
 
-    select * from {{ source('raw', 'customer_attributes') }}
-
-),
-
-newest_delivery as (
-
-    select
-        *,
-        row_number() over (
-            partition by customer_id, lower(trim(attribute)), trim(value), updated_at
-            order by {{ newest_delivery_first() }}
-        ) as delivery_rank
-    from source
+    {{ newest_delivery(source('raw', 'customer_attributes'), 'customer_id, lower(trim(attribute)), trim(value), updated_at') }}
 
 )
 
@@ -26,4 +14,3 @@ select
     coalesce(deleted, false) as is_deleted,
     _file as source_file
 from newest_delivery
-where delivery_rank = 1

@@ -1,19 +1,8 @@
 -- One row per customer version (customer_id, updated_at): the newest delivery wins.
 -- Erased customers keep their versions (flagged) but lose their personal columns.
-with source as (
+with newest_delivery as (
 
-    select * from {{ source('raw', 'customers') }}
-
-),
-
-newest_delivery as (
-
-    select
-        *,
-        row_number() over (
-            partition by customer_id, updated_at order by {{ newest_delivery_first() }}
-        ) as delivery_rank
-    from source
+    {{ newest_delivery(source('raw', 'customers'), 'customer_id, updated_at') }}
 
 ),
 
@@ -24,7 +13,6 @@ versions as (
         max(case when erased_at is not null then 1 else 0 end)
             over (partition by customer_id) = 1 as is_erased
     from newest_delivery
-    where delivery_rank = 1
 
 )
 

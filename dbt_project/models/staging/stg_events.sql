@@ -1,18 +1,7 @@
 -- Loyalty and app events: one row per event_id, the newest delivery wins.
-with source as (
+with newest_delivery as (
 
-    select * from {{ source('raw', 'events') }}
-
-),
-
-newest_delivery as (
-
-    select
-        *,
-        row_number() over (
-            partition by event_id order by {{ newest_delivery_first() }}
-        ) as delivery_rank
-    from source
+    {{ newest_delivery(source('raw', 'events'), 'event_id') }}
 
 )
 
@@ -29,4 +18,3 @@ select
     {{ clean_code('channel') }} as channel,
     _file as source_file
 from newest_delivery
-where delivery_rank = 1

@@ -1,18 +1,7 @@
 -- The current article master: one row per product_id, the newest delivery wins.
-with source as (
+with newest_delivery as (
 
-    select * from {{ source('raw', 'products') }}
-
-),
-
-newest_delivery as (
-
-    select
-        *,
-        row_number() over (
-            partition by product_id order by {{ newest_delivery_first() }}
-        ) as delivery_rank
-    from source
+    {{ newest_delivery(source('raw', 'products'), 'product_id') }}
 
 )
 
@@ -28,4 +17,3 @@ select
     {{ clean_text('season') }} as season,
     updated_at
 from newest_delivery
-where delivery_rank = 1

@@ -1,18 +1,7 @@
 -- Sales and return lines: one row per (transaction_id, line_id), the newest delivery wins.
-with source as (
+with newest_delivery as (
 
-    select * from {{ source('raw', 'transactions') }}
-
-),
-
-newest_delivery as (
-
-    select
-        *,
-        row_number() over (
-            partition by transaction_id, line_id order by {{ newest_delivery_first() }}
-        ) as delivery_rank
-    from source
+    {{ newest_delivery(source('raw', 'transactions'), 'transaction_id, line_id') }}
 
 )
 
@@ -31,4 +20,3 @@ select
     {{ clean_text('campaign_code') }} as campaign_code,
     _file as source_file
 from newest_delivery
-where delivery_rank = 1
