@@ -282,7 +282,10 @@ def explain(segment: str, customer: str, as_of: date | None) -> None:
         headline, lines = run_explain(wh, project, name, customer, day)
     click.echo(headline)
     for line in lines:
-        mark = {True: "✓", False: "✗", None: " "}[line.held]
+        if line.held is None:  # a section: rules, a tier, exclude
+            click.echo(f"{'  ' * line.depth}{line.text}")
+            continue
+        mark = "✓" if line.held else "✗"
         value = (
             f"   (value: {'missing' if line.value is None else line.value})"
             if line.show_value

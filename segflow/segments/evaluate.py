@@ -213,7 +213,9 @@ def explain(
     for i, tier in enumerate(definition.tiers or []):
         conditions.append((f"tier {tier.name}", tier.when, ("tiers", i)))
     if definition.exclude is not None:
-        conditions.append(("exclude", definition.exclude, ("exclude",)))
+        conditions.append(
+            ("exclude (leaves the customer out when it holds)", definition.exclude, ("exclude",))
+        )
     nodes = [
         (label, node) for label, cond, path in conditions for node, _ in iter_conditions(cond, path)
     ]
