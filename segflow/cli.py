@@ -295,6 +295,45 @@ def explain(segment: str, customer: str, as_of: date | None) -> None:
 
 
 @cli.command()
+@click.argument("segments", nargs=-1)
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "csv"]), default="text", show_default=True
+)
+def stats(segments: tuple[str, ...], fmt: str) -> None:
+    """The per-segment stats of the latest build (members, share, orders, revenue, AOV)."""
+    import csv
+
+    from segflow.segments.evaluate import read_stats
+    from segflow.warehouse import Warehouse
+
+    settings = load_settings()
+    with Warehouse(settings, read_only=True) as wh:
+        columns, rows = read_stats(wh, list(segments))
+    if fmt == "csv":
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow(columns)
+        writer.writerows(rows)
+        return
+    click.echo(
+        f"{'segment':<24}{'members':>10}{'share':>8}{'orders':>9}{'revenue':>14}"
+        f"{'AOV':>9}{'rest AOV':>10}"
+    )
+    for row in rows:
+        item = dict(zip(columns, row, strict=True))
+
+        def money(value) -> str:
+            return "-" if value is None else f"{value:,.2f}"
+
+        click.echo(
+            f"{item['segment']:<24}{item['members']:>10,}{item['share']:>8.1%}"
+            f"{item['orders']:>9,}{money(item['revenue']):>14}"
+            f"{money(item['avg_order_value']):>9}{money(item['rest_avg_order_value']):>10}"
+        )
+    if rows:
+        click.echo(f"as of {rows[0][1]}, population {rows[0][3]:,}", err=True)
+
+
+@cli.command()
 @click.option(
     "--output",
     type=click.Path(path_type=Path),

@@ -32,6 +32,7 @@ from segflow.segments.sql import (
     population_sql,
     segment_features,
     segment_sql,
+    stats_sql,
 )
 from segflow.settings import Settings
 
@@ -209,6 +210,15 @@ def render(project: SegmentProject, segments_source: str) -> dict[str, str]:
         "One row per segment and member, as of each segment's build date.",
         [("segment", "", ["not_null"]), ("customer_id", "", ["not_null"])],
         tests=[{"unique_combination": {"arguments": {"columns": ["segment", "customer_id"]}}}],
+    )
+    files["segment_stats.sql"] = _sql(every, stats_sql(sorted(project.segments), ctx))
+    files["segment_stats.yml"] = _model_yml(
+        every,
+        "segment_stats",
+        "Per segment at the build date: members, share of the population, the members' "
+        "orders, revenue and average order value over their whole history up to D, and the "
+        "same for the rest of the population (rest_*).",
+        [("segment", "", ["unique", "not_null"]), ("members", "", ["not_null"])],
     )
     files["segment_catalog.sql"] = _sql(every, catalog_sql(catalog_rows, ctx))
     files["segment_catalog.yml"] = _model_yml(

@@ -324,3 +324,34 @@ def static_outside(wh: Warehouse, project: SegmentProject) -> list[tuple[str, in
         if built < len(listed):
             out.append((name, len(listed) - built))
     return out
+
+
+STATS_COLUMNS = (
+    "segment",
+    "as_of",
+    "members",
+    "population",
+    "share",
+    "orders",
+    "revenue",
+    "avg_order_value",
+    "rest_orders",
+    "rest_revenue",
+    "rest_avg_order_value",
+)
+
+
+def read_stats(wh: Warehouse, names: list[str]) -> tuple[tuple[str, ...], list[tuple]]:
+    """Rows of segment_stats (all segments, or the named ones, in that order)."""
+    if not wh.table_exists(wh.output_schema, "segment_stats"):
+        raise UserInputError("no segment_stats yet: run `segflow build` first")
+    rows = wh.query(
+        f"select {', '.join(STATS_COLUMNS)} from {wh.output_schema}.segment_stats order by segment"
+    )
+    if names:
+        by_name = {r[0]: r for r in rows}
+        unknown = [n for n in names if n not in by_name]
+        if unknown:
+            raise UserInputError(f"no stats for {', '.join(unknown)}: unknown or not built")
+        rows = [by_name[n] for n in names]
+    return STATS_COLUMNS, rows

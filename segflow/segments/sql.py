@@ -677,6 +677,75 @@ def membership_sql(segments: list[tuple[str, bool]], ctx: Context) -> str:
     return "\n\nunion all\n\n".join(parts)
 
 
+def stats_sql(segments: list[str], ctx: Context) -> str:
+    """Per segment at D: members, share of the population, the members' orders, revenue and
+    average order value over their whole history up to D, and the same for the rest of the
+    population. One pass over the flags of all segments."""
+    columns = ["count(*) as population", "sum(t.orders) as orders", "sum(t.revenue) as revenue"]
+    for name in segments:
+        member = f"f.m_{name}"
+        columns += [
+            f"count(case when {member} then 1 end) as {name}__members",
+            f"sum(case when {member} then t.orders end) as {name}__orders",
+            f"sum(case when {member} then t.revenue end) as {name}__revenue",
+        ]
+    body = ",\n        ".join(columns)
+
+    def aov(revenue: str, orders: str) -> str:
+        return f"cast(({revenue}) / nullif({orders}, 0) as decimal(18, 4))"
+
+    rows = []
+    for name in segments:
+        members = f"{name}__members"
+        orders, revenue = f"coalesce({name}__orders, 0)", f"coalesce({name}__revenue, 0)"
+        rest_orders = f"(coalesce(orders, 0) - {orders})"
+        rest_revenue = f"(coalesce(revenue, 0) - {revenue})"
+        rows.append(f"""select
+    {text_literal(name, ctx)} as segment,
+    {ctx.as_of} as as_of,
+    {members} as members,
+    population,
+    cast({members} as decimal(18, 6)) / nullif(population, 0) as share,
+    {orders} as orders,
+    {revenue} as revenue,
+    {aov(revenue, orders)} as avg_order_value,
+    {rest_orders} as rest_orders,
+    {rest_revenue} as rest_revenue,
+    {aov(rest_revenue, rest_orders)} as rest_avg_order_value
+from totals""")
+    if not rows:
+        rows.append(
+            "select cast(null as varchar) as segment, cast(null as date) as as_of, "
+            "0 as members, 0 as population, 0.0 as share, 0 as orders, 0.0 as revenue, "
+            "0.0 as avg_order_value, 0 as rest_orders, 0.0 as rest_revenue, "
+            "0.0 as rest_avg_order_value from totals where false"
+        )
+    union = "\n\nunion all\n\n".join(rows)
+    return f"""with lifetime as (
+
+    select
+        lines.customer_id,
+        count(distinct case when lines.quantity > 0 then lines.transaction_id end) as orders,
+        sum(lines.amount) as revenue
+    from {ctx.rel("int_sales_lines")} as lines
+    where lines.occurred_on <= {ctx.as_of}
+    group by lines.customer_id
+
+),
+
+totals as (
+
+    select
+        {body}
+    from {ctx.rel(FLAGS)} as f
+    left join lifetime as t
+        on t.customer_id = f.customer_id
+
+)
+
+{union}"""
+
+
 def definition_hash(definition: SegmentDefinition, static_members: tuple[str, ...]) -> str:
     """A hash of what decides membership (not of title, description, owner, tags)."""
     meaning = definition.model_dump(

@@ -93,6 +93,22 @@ def test_injection_attempts_leave_the_warehouse_intact(built):
         assert wh.scalar("select count(*) from raw.events") == 7
 
 
+def test_segment_stats_worked_out_by_hand(built):
+    settings, _ = built
+    with Warehouse(settings) as wh:
+        columns, rows = evaluate.read_stats(wh, ["orders_gt_1", "tiers"])
+    stats = {r[0]: dict(zip(columns, r, strict=True)) for r in rows}
+    # population A, B, C, G; lifetime up to D: A 3 orders 170, B 2 orders 30, G 0 orders 5
+    vip = stats["orders_gt_1"]
+    assert (vip["as_of"], vip["members"], vip["population"]) == (D, 2, 4)
+    assert float(vip["share"]) == 0.5
+    assert (vip["orders"], vip["revenue"], vip["avg_order_value"]) == (5, 200, 40)
+    assert (vip["rest_orders"], vip["rest_revenue"], vip["rest_avg_order_value"]) == (0, 5, None)
+    tiers = stats["tiers"]  # A, B, G
+    assert (tiers["members"], tiers["orders"], tiers["revenue"]) == (3, 5, 205)
+    assert (tiers["rest_orders"], tiers["rest_revenue"]) == (0, 0)
+
+
 def test_a_build_on_another_day_equals_members_as_of_that_day(built):
     """Runs last in this module: it rebuilds the warehouse as of another day, then D again."""
     settings, project = built
