@@ -143,6 +143,12 @@ def _today(settings) -> date:
     return datetime.now(settings.tz).date()
 
 
+def _problems_in(problems: list, paths: tuple[Path, ...]) -> list:
+    """The problems found in the given files (problems name files relative to the cwd)."""
+    wanted = {p.resolve() for p in paths}
+    return [p for p in dict.fromkeys(problems) if (Path.cwd() / p.file).resolve() in wanted]
+
+
 def _resolve(settings, project, name_or_file: str) -> str:
     """A segment name, or the name of a file given by path."""
     name = Path(name_or_file).stem if name_or_file.endswith((".yml", ".yaml")) else name_or_file
@@ -169,8 +175,7 @@ def validate(paths: tuple[Path, ...]) -> None:
         if path.resolve().parent != settings.segments_dir:
             problems += load_project(settings.segments_dir, extra=path).problems
     if paths:
-        wanted = {p.resolve() for p in paths}
-        problems = [p for p in dict.fromkeys(problems) if (Path.cwd() / p.file).resolve() in wanted]
+        problems = _problems_in(problems, paths)
     for problem in dict.fromkeys(problems):
         click.echo(str(problem), err=True)
     if problems:
@@ -208,9 +213,7 @@ def preview(segment: str, as_of: date | None) -> None:
     extra = path if segment.endswith((".yml", ".yaml")) and path.exists() else None
     settings, project = _project(extra)
     if extra is not None:
-        project.problems = [
-            p for p in project.problems if (Path.cwd() / p.file).resolve() == extra.resolve()
-        ] or project.problems
+        project.problems = _problems_in(project.problems, (extra,)) or project.problems
     project.raise_for_problems()
     name = _resolve(settings, project, segment)
     day = as_of or _today(settings)

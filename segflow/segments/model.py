@@ -133,17 +133,18 @@ def normalise_value(
         if not isinstance(value, list) or len(value) != 2:
             raise _error(op, "expected a list of two values [a, b]")
         low, high = (_single(op, v, subject, field_type, ordered_ok) for v in value)
-        if type(low) is type(high) and not isinstance(low, RelativeDate) and low > high:
-            raise _error(op, f"needs a <= b, got [{value[0]}, {value[1]}]")
-        if (
-            isinstance(low, RelativeDate)
-            and isinstance(high, RelativeDate)
-            and low.unit == high.unit
-            and low.amount > high.amount
-        ):
+        # Relative dates order only within one unit (-1m and -30d depend on D).
+        comparable = type(low) is type(high) and (
+            not isinstance(low, RelativeDate) or low.unit == high.unit
+        )
+        if comparable and _order_key(low) > _order_key(high):
             raise _error(op, f"needs a <= b, got [{value[0]}, {value[1]}]")
         return (low, high)
     return _single(op, value, subject, field_type, ordered_ok)
+
+
+def _order_key(value: Any) -> Any:
+    return value.amount if isinstance(value, RelativeDate) else value
 
 
 def _single(op: str, value: Any, subject: str, field_type: FieldType, ordered_ok: bool) -> Any:

@@ -20,6 +20,7 @@ from typing import Any
 
 from segflow.segments.fields import (
     EVENT_COLUMNS,
+    LOYALTY_METRICS,
     PROFILE_FIELDS,
     SALES_COLUMNS,
     ZERO_WHEN_NOTHING,
@@ -271,7 +272,7 @@ class Feature:
 
     @property
     def is_loyalty(self) -> bool:
-        return self.metric in ("events", "points", "days_since_last_event")
+        return self.metric in LOYALTY_METRICS
 
 
 def _jsonable(value: Any) -> Any:
@@ -388,14 +389,12 @@ def _sales_features_sql(chosen: list[Feature], ctx: Context) -> str:
     transaction, summed per customer, instead of a distinct count per feature. Sums and
     dates aggregate straight per customer. Both groupings see every customer with lines.
     """
-    filters: dict[str, str] = {}
+    filters: dict[str, str] = {}  # row filter SQL -> its column
+    filter_of: dict[Feature, str] = {}
     for feature in chosen:
-        filters.setdefault(
-            _when(_row_filter(feature, "lines", "occurred_on", ctx)), f"w{len(filters)}"
-        )
-
-    def alias(feature: Feature) -> str:
-        return filters[_when(_row_filter(feature, "lines", "occurred_on", ctx))]
+        row_filter = _when(_row_filter(feature, "lines", "occurred_on", ctx))
+        filter_of[feature] = filters.setdefault(row_filter, f"w{len(filters)}")
+    alias = filter_of.__getitem__
 
     orders = sorted({alias(f) for f in chosen if f.metric in ("orders", "avg_order_value")})
     totals: dict[str, str] = {}  # column -> aggregate over lines
