@@ -308,13 +308,13 @@ def segflow_statements(project, relations: dict[str, str]) -> list[str]:
 
 
 def naive_statements(project) -> list[str]:
-    from segflow.segments.evaluate import _with_clause
+    from segflow.segments.evaluate import with_clause
 
     out = []
     for name in project.ordered():
-        _, _, with_clause = _with_clause(project, [name], D)
+        _, _, ctes = with_clause(project, [name], D)
         out.append(
-            f"create or replace table out.naive_{name} as {with_clause}\nselect * from seg__{name}"
+            f"create or replace table out.naive_{name} as {ctes}\nselect * from seg__{name}"
         )
     return out
 

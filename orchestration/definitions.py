@@ -2,10 +2,15 @@
 
 import dagster as dg
 
+from orchestration.assets.history import make_history_assets
 from orchestration.assets.ingestion import ingestion_assets
 from orchestration.assets.transform import make_dbt_models
 from orchestration.dbt_project import dbt_project
+from orchestration.jobs import make_jobs
+from orchestration.partitions import daily_partitions
 from orchestration.resources import WarehouseResource, dbt_resource
+from orchestration.schedules import make_nightly_schedule
+from orchestration.sensors import make_delivery_sensor
 from segflow.dbt import ensure_manifest
 from segflow.settings import Settings, load_settings
 
@@ -14,14 +19,13 @@ def build_definitions(settings: Settings) -> dg.Definitions:
     """The code location for the settings' dbt project (its manifest prepared if stale)."""
     project = dbt_project(settings.dbt_project_dir)
     dbt_models = make_dbt_models(project, ensure_manifest(settings))
-    build_job = dg.define_asset_job(
-        "build",
-        selection=dg.AssetSelection.all(),
-        description="Ingest new deliveries, then build every dbt model and run its tests.",
-    )
+    partitions = daily_partitions(settings)
+    build_job, history_job = make_jobs(partitions)
     return dg.Definitions(
-        assets=[*ingestion_assets, dbt_models],
-        jobs=[build_job],
+        assets=[*ingestion_assets, dbt_models, make_history_assets(partitions)],
+        jobs=[build_job, history_job],
+        schedules=[make_nightly_schedule(build_job, settings)],
+        sensors=[make_delivery_sensor(build_job, settings)],
         resources={"warehouse": WarehouseResource(), "dbt": dbt_resource(project)},
         # DuckDB allows one writer process: steps run one after another in the run's process.
         executor=dg.in_process_executor,

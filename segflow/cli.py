@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import os
 import shutil
 import sys
@@ -37,6 +38,7 @@ def cli() -> None:
 def demo(customers: int, days: int, until: date | None, force: bool) -> None:
     """Make demo feeds, run the whole pipeline on them and print a summary."""
     from segflow.demo import DEMO_MARKER, generate_demo
+    from segflow.history import HISTORY_TABLES
     from segflow.summary import summarize
     from segflow.warehouse import Warehouse
 
@@ -52,7 +54,8 @@ def demo(customers: int, days: int, until: date | None, force: bool) -> None:
         shutil.rmtree(landing)
     with Warehouse(settings) as wh:  # a fresh demo starts from an empty warehouse
         wh.execute("drop schema if exists raw cascade")
-        wh.execute(f"drop table if exists {wh.output_schema}.quarantine")
+        for table in ("quarantine", *HISTORY_TABLES):
+            wh.execute(f"drop table if exists {wh.output_schema}.{table}")
     click.echo(f"Writing demo feeds for {customers:,} customers to {landing} …", err=True)
     generated = generate_demo(landing, customers=customers, days=days, until=until)
     click.echo(
@@ -243,7 +246,6 @@ def preview(segment: str, as_of: date | None) -> None:
 )
 def members(segment: str, as_of: date | None, fmt: str) -> None:
     """The member customer_ids (with tier) of the latest build, or of D."""
-    import csv
     import json
 
     from segflow.segments.evaluate import members as read_members
@@ -334,6 +336,82 @@ def stats(segments: tuple[str, ...], fmt: str) -> None:
         )
     if rows:
         click.echo(f"as of {rows[0][1]}, population {rows[0][3]:,}", err=True)
+
+
+@cli.command()
+@click.option(
+    "--from", "first", callback=_parse_date, required=True, help="First day (YYYY-MM-DD)."
+)
+@click.option("--to", "last", callback=_parse_date, required=True, help="Last day (YYYY-MM-DD).")
+@click.option(
+    "--select",
+    "selected",
+    multiple=True,
+    metavar="NAME",
+    help="Record only these segments (repeatable; default: every segment).",
+)
+def backfill(first: date, last: date, selected: tuple[str, ...]) -> None:
+    """Record segment history for past days by as-of evaluation, in one run."""
+    import time
+
+    from segflow.pipeline import run_history
+
+    settings, project = _project()
+    for name in selected:
+        _resolve(settings, project, name)
+    started = time.perf_counter()
+    outcome = run_history(settings, first, last, list(selected) or None)
+    days = (last - first).days + 1
+    what = ", ".join(selected) if selected else f"all {len(project.segments)} segments"
+    click.echo(
+        f"recorded {days} day(s) {first} to {last} of {what} in "
+        f"{time.perf_counter() - started:.1f} s (run {outcome.run_id})"
+    )
+
+
+@cli.command()
+@click.argument("segment")
+@click.option(
+    "--format", "fmt", type=click.Choice(["chart", "csv"]), default="chart", show_default=True
+)
+def history(segment: str, fmt: str) -> None:
+    """A hot segment's daily history: members, revenue, orders, entered, exited."""
+    from segflow.chart import bar_chart
+    from segflow.history import read_history
+    from segflow.warehouse import Warehouse
+
+    settings, project = _project()
+    name = _resolve(settings, project, segment)
+    with Warehouse(settings, read_only=settings.target == "duckdb") as wh:
+        rows = read_history(wh, project, name)
+    if fmt == "csv":
+        out = csv.writer(sys.stdout, lineterminator="\n")
+        out.writerow(["day", "members", "revenue", "orders", "entered", "exited"])
+        for r in rows:
+            out.writerow([r.day.isoformat(), r.members, r.revenue, r.orders, r.entered, r.exited])
+        return
+    if not rows:
+        raise UserInputError(
+            f"segment {name!r} has no history yet: run `segflow build`, or "
+            f"`segflow backfill --from D1 --to D2 --select {name}`"
+        )
+    click.echo(f"{name}: members per day, {rows[0].day} to {rows[-1].day} ({len(rows)} days)")
+    for line in bar_chart([r.day for r in rows], [r.members for r in rows]):
+        click.echo(line)
+    latest = rows[-1]
+    week = rows[-7:]
+    click.echo(
+        f"{latest.day}: {latest.members:,} members, +{latest.entered:,} entered, "
+        f"-{latest.exited:,} exited, {latest.orders:,} orders, revenue {latest.revenue:,.2f}"
+    )
+    click.echo(
+        f"last {len(week)} days: +{sum(r.entered for r in week):,} entered, "
+        f"-{sum(r.exited for r in week):,} exited, {sum(r.orders for r in week):,} orders, "
+        f"revenue {sum(r.revenue for r in week):,.2f}"
+    )
+    missing = (rows[-1].day - rows[0].day).days + 1 - len(rows)
+    if missing:
+        click.echo(f"{missing} day(s) in this range are not recorded: see `segflow backfill`")
 
 
 @cli.command()

@@ -10,7 +10,7 @@ import logging
 import os
 import sys
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 from segflow.errors import RunFailed, UserInputError
@@ -18,7 +18,14 @@ from segflow.settings import PROJECT_ROOT, Settings
 from segflow.warehouse import Warehouse
 
 DAGSTER_HOME = PROJECT_ROOT / ".dagster"
-_DAGSTER_YAML = "# Settings of the project's Dagster instance.\ntelemetry:\n  enabled: false\n"
+# One run at a time: DuckDB allows one writer, and a nightly run and a sensor's run must queue.
+_DAGSTER_YAML = """# Settings of the project's Dagster instance.
+telemetry:
+  enabled: false
+concurrency:
+  runs:
+    max_concurrent_runs: 1
+"""
 
 
 def ensure_dagster_home() -> Path:
@@ -40,6 +47,10 @@ class RunOutcome:
 class _ProgressHandler(logging.Handler):
     """Turns Dagster's log records into one short line per step, asset and message."""
 
+    def __init__(self) -> None:
+        super().__init__()
+        self.reported: set[tuple[str | None, str]] = set()
+
     def emit(self, record: logging.LogRecord) -> None:
         from dagster import DagsterEventType
 
@@ -54,7 +65,10 @@ class _ProgressHandler(logging.Handler):
         if kind == DagsterEventType.STEP_START:
             print(f"- {step} …", file=sys.stderr)
         elif kind == DagsterEventType.ASSET_MATERIALIZATION:
-            print(f"  ✓ {event.asset_key.to_user_string()}", file=sys.stderr)
+            key = event.asset_key.to_user_string()
+            if (meta.get("run_id"), key) not in self.reported:  # once, not once per day
+                self.reported.add((meta.get("run_id"), key))
+                print(f"  ✓ {key}", file=sys.stderr)
         elif kind == DagsterEventType.ASSET_CHECK_EVALUATION:
             data = event.event_specific_data
             if not data.passed:
@@ -94,30 +108,78 @@ def check_environment(settings: Settings) -> None:
 def run_build(
     settings: Settings, as_of: date | None = None, accept: tuple[str, ...] = ()
 ) -> RunOutcome:
-    """Ingest new deliveries and build every dbt model as of D, in this process."""
+    """Ingest new deliveries, build every dbt model as of D and record D's segment history
+    (backfilling new hot segments), in this process: the `build` job's partition D."""
     check_environment(settings)
-    ensure_dagster_home()
-    import dagster as dg
+    from orchestration.jobs import BUILD_JOB, build_run_config, history_run_config
 
+    day = as_of or datetime.now(settings.tz).date()
+    _check_partition(settings, day, day)
+    job = _job(settings, BUILD_JOB)
+    run_config = build_run_config(_ingestion_op_names(job), as_of=day, accept=accept)
+    run_config["ops"].update(history_run_config()["ops"])
+    return _execute(job, run_config, {"dagster/partition": day.isoformat()})
+
+
+def run_history(
+    settings: Settings, first: date, last: date, segments: list[str] | None = None
+) -> RunOutcome:
+    """Record segment history for the days [first, last] in one run of the `history` job
+    (what a backfill in the Dagster UI runs): one process, no dbt start-up per day."""
+    check_environment(settings)
+    from dagster._core.storage.tags import (
+        ASSET_PARTITION_RANGE_END_TAG,
+        ASSET_PARTITION_RANGE_START_TAG,
+    )
+
+    from orchestration.jobs import HISTORY_JOB, history_run_config
+
+    _check_partition(settings, first, last)
+    tags = {
+        ASSET_PARTITION_RANGE_START_TAG: first.isoformat(),
+        ASSET_PARTITION_RANGE_END_TAG: last.isoformat(),
+    }
+    if first == last:
+        tags = {"dagster/partition": first.isoformat()}
+    config = history_run_config(segments, auto_backfill=False)
+    return _execute(_job(settings, HISTORY_JOB), config, tags)
+
+
+def _check_partition(settings: Settings, first: date, last: date) -> None:
+    if last < first:
+        raise UserInputError(f"--from {first} is after --to {last}")
+    if first < settings.history_start:
+        raise UserInputError(
+            f"{first} is before the first daily partition {settings.history_start} "
+            "(set SEGFLOW_HISTORY_START to an earlier date)"
+        )
+    today = datetime.now(settings.tz).date()
+    if last > today:
+        raise UserInputError(f"{last} is in the future: the last partition is today, {today}")
+
+
+def _job(settings: Settings, name: str):
+    ensure_dagster_home()
     from orchestration.definitions import build_definitions
 
-    job = build_definitions(settings).resolve_job_def("build")
-    run_config = {
-        "ops": {
-            **{op: {"config": {"accept": list(accept)}} for op in _ingestion_op_names(job)},
-            "segflow_dbt_models": {"config": {"as_of": as_of.isoformat() if as_of else ""}},
-        },
-        "loggers": {"progress": {}},
-    }
+    return build_definitions(settings).resolve_job_def(name)
+
+
+def _execute(job, run_config: dict, tags: dict[str, str]) -> RunOutcome:
+    import dagster as dg
+
+    run_config = {**run_config, "loggers": {"progress": {}}}
     job = job.with_logger_defs({"progress": _progress_logger()})
     with dg.DagsterInstance.get() as instance:
         result = job.execute_in_process(
-            run_config=run_config, instance=instance, raise_on_error=False
+            run_config=run_config, instance=instance, tags=tags, raise_on_error=False
         )
     outcome = RunOutcome(run_id=result.run_id)
     for event in result.all_events:
         if event.is_step_materialization:
-            outcome.materialized.append(event.asset_key.to_user_string())
+            key = event.asset_key.to_user_string()
+            if key not in outcome.materialized:
+                outcome.materialized.append(key)
         if (
             event.event_type_value == "ASSET_CHECK_EVALUATION"
             and not event.event_specific_data.passed

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import getpass
 import os
+from datetime import date
 from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -53,6 +54,9 @@ class Settings(BaseModel):
     postgres: PostgresSettings
     timezone: str
     max_bad_share: float
+    nightly_hour: int = 2  # local hour of the nightly run
+    history_start: date = date(2024, 1, 1)  # the first daily partition
+    hot_backfill_days: int = 365  # days a new hot segment's history is backfilled
 
     @property
     def tz(self) -> ZoneInfo:
@@ -119,6 +123,25 @@ def load_settings(dotenv: bool = True) -> Settings:
         raise SettingsError(f"PGPORT={raw_port!r} must be a port number, such as 5432.")
     user = _env("PGUSER", getpass.getuser())
 
+    raw_hour = _env("SEGFLOW_NIGHTLY_HOUR", "2")
+    if not (raw_hour.isdigit() and 0 <= int(raw_hour) <= 23):
+        raise SettingsError(
+            f"SEGFLOW_NIGHTLY_HOUR={raw_hour!r} must be an hour from 0 to 23, such as 2."
+        )
+    raw_start = _env("SEGFLOW_HISTORY_START", "2024-01-01")
+    try:
+        history_start = date.fromisoformat(raw_start)
+    except ValueError:
+        raise SettingsError(
+            f"SEGFLOW_HISTORY_START={raw_start!r} must be a date YYYY-MM-DD, such as 2024-01-01."
+        ) from None
+    raw_days = _env("SEGFLOW_HOT_BACKFILL_DAYS", "365")
+    if not raw_days.isdigit():
+        raise SettingsError(
+            f"SEGFLOW_HOT_BACKFILL_DAYS={raw_days!r} must be a number of days, such as 365 "
+            "(0 turns the automatic backfill off)."
+        )
+
     cwd = Path.cwd()
     return Settings(
         segments_dir=(cwd / _env("SEGFLOW_SEGMENTS", "segments")).resolve(),
@@ -135,4 +158,7 @@ def load_settings(dotenv: bool = True) -> Settings:
         ),
         timezone=timezone,
         max_bad_share=max_bad_share,
+        nightly_hour=int(raw_hour),
+        history_start=history_start,
+        hot_backfill_days=int(raw_days),
     )

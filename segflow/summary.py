@@ -16,6 +16,7 @@ class WarehouseSummary:
     population: int | None
     as_of: str | None
     segments: list[tuple[str, int]] = field(default_factory=list)
+    history: list[tuple[str, object, object, int]] = field(default_factory=list)
 
     def lines(self) -> list[str]:
         out = ["feed                  rows loaded  quarantined"]
@@ -30,6 +31,12 @@ class WarehouseSummary:
         if self.segments:
             out.append(f"segments built: {len(self.segments)}")
             out.extend(f"  {name:<28} {members:>9,} members" for name, members in self.segments)
+        if self.history:
+            out.append("hot segment history (`segflow history NAME`):")
+            out.extend(
+                f"  {name:<28} {days:>5} days  {first} to {last}"
+                for name, first, last, days in self.history
+            )
         return out
 
 
@@ -50,6 +57,12 @@ def summarize(wh: Warehouse) -> WarehouseSummary:
             f"select segment, count(*) from {wh.output_schema}.segment_membership "
             "group by segment order by segment"
         )
+    history = []
+    if wh.table_exists(wh.output_schema, "hot_segment_history"):
+        history = wh.query(
+            f"select segment, min(day), max(day), count(*) from "
+            f"{wh.output_schema}.hot_segment_history group by segment order by segment"
+        )
     return WarehouseSummary(
-        rows, quarantined, files, population, str(as_of) if as_of else None, segments
+        rows, quarantined, files, population, str(as_of) if as_of else None, segments, history
     )

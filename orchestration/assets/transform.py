@@ -14,7 +14,7 @@ from segflow.settings import load_settings
 
 
 class BuildConfig(dg.Config):
-    as_of: str = ""  # the evaluation date D, YYYY-MM-DD; empty means today in SEGFLOW_TIMEZONE
+    as_of: str = ""  # D, YYYY-MM-DD; empty: the run's partition, else today in SEGFLOW_TIMEZONE
 
 
 class SegflowTranslator(DagsterDbtTranslator):
@@ -34,7 +34,8 @@ def make_dbt_models(project: DbtProject, manifest: Path) -> dg.AssetsDefinition:
         context: dg.AssetExecutionContext, dbt: DbtCliResource, config: BuildConfig
     ):
         export_settings_for_dbt()
-        as_of = config.as_of or today_in_project_zone()
+        # A partitioned run (nightly, sensor, `segflow build`) builds as of its partition's day.
+        as_of = config.as_of or context.run.tags.get("dagster/partition") or today_in_project_zone()
         context.log.info(f"dbt build as of {as_of}")
         args = ["build", "--vars", json.dumps({"as_of": as_of})]
         yield from dbt.cli(args, context=context).stream()

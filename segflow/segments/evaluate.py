@@ -52,7 +52,7 @@ def require_built(wh: Warehouse) -> None:
         raise UserInputError("the warehouse has no built models yet: run `segflow build` first")
 
 
-def _with_clause(
+def with_clause(
     project: SegmentProject, names: list[str], as_of: date
 ) -> tuple[Context, Segments, str]:
     """CTEs for the population, features and flags of the given segments (and what they
@@ -78,8 +78,8 @@ def _with_clause(
         ("event_features", features_sql(features, True, ctx)),
         ("flags", flags_sql(specs, ctx)),
     ] + [(f"seg__{n}", segment_sql(n, project.definition(n).kind == "tiered", ctx)) for n in names]
-    with_clause = "with " + ",\n".join(f"{cte} as (\n{body}\n)" for cte, body in ctes)
-    return ctx, Segments(specs, ctx), with_clause
+    text = "with " + ",\n".join(f"{cte} as (\n{body}\n)" for cte, body in ctes)
+    return ctx, Segments(specs, ctx), text
 
 
 @dataclass
@@ -99,10 +99,10 @@ class Preview:
 
 def preview(wh: Warehouse, project: SegmentProject, name: str, as_of: date) -> Preview:
     require_built(wh)
-    _, _, with_clause = _with_clause(project, [name], as_of)
+    _, _, ctes = with_clause(project, [name], as_of)
     d = f"cast('{as_of.isoformat()}' as date)"
     members, population, revenue = wh.query(
-        f"""{with_clause}
+        f"""{ctes}
 select
     (select count(*) from seg__{name}),
     (select count(*) from population),
@@ -114,7 +114,7 @@ select
     tiers: list[tuple[str, int]] = []
     if project.definition(name).kind == "tiered":
         counts = dict(
-            wh.query(f"{with_clause}\nselect tier, count(*) from seg__{name} group by tier")
+            wh.query(f"{ctes}\nselect tier, count(*) from seg__{name} group by tier")
         )
         tiers = [(t.name, counts.get(t.name, 0)) for t in project.definition(name).tiers or []]
     listed = project.segments[name].static_members
@@ -142,7 +142,8 @@ def built_as_of(wh: Warehouse, project: SegmentProject, name: str) -> date | Non
 def members(
     wh: Warehouse, project: SegmentProject, name: str, as_of: date | None
 ) -> tuple[date, list[tuple[str, str | None]]]:
-    """Members of the latest build, or of D (read from the build when it is D's)."""
+    """Members of the latest build, or of D: read from the build when it is D's, else from
+    the membership history when D was recorded, else evaluated."""
     built = built_as_of(wh, project, name)
     tiered = project.definition(name).kind == "tiered"
     tier = "tier" if tiered else "cast(null as varchar)"
@@ -154,6 +155,11 @@ def members(
             )
         as_of = built
     if as_of != built:
+        from segflow.history import recorded_members
+
+        recorded = recorded_members(wh, project, name, as_of)
+        if recorded is not None:  # the day was built or backfilled: no re-evaluation
+            return as_of, recorded
         return as_of, evaluate_members(wh, project, name, as_of)
     rows = wh.query(
         f"select customer_id, {tier} from {wh.output_schema}.seg_{name} order by customer_id"
@@ -167,9 +173,9 @@ def evaluate_members(
     """Members at D evaluated on the spot, whatever was built."""
     require_built(wh)
     tier = "tier" if project.definition(name).kind == "tiered" else "cast(null as varchar)"
-    _, _, with_clause = _with_clause(project, [name], as_of)
+    _, _, ctes = with_clause(project, [name], as_of)
     rows = wh.query(
-        f"{with_clause}\nselect customer_id, {tier} from seg__{name} order by customer_id"
+        f"{ctes}\nselect customer_id, {tier} from seg__{name} order by customer_id"
     )
     return [(r[0], r[1]) for r in rows]
 
@@ -206,7 +212,7 @@ def explain(
     """Leaf by leaf, what held for one customer at D; returns a headline and the lines."""
     require_built(wh)
     definition = project.definition(name)
-    ctx, segments, with_clause = _with_clause(project, [name], as_of)
+    ctx, segments, ctes = with_clause(project, [name], as_of)
     conditions: list[tuple[str, Any, tuple]] = []
     if definition.rules is not None:
         conditions.append(("rules", definition.rules, ("rules",)))
@@ -235,7 +241,7 @@ def explain(
         else ""
     )
     row = wh.query(
-        f"{with_clause}\nselect p.customer_id, (select count(*) from seg__{name} as m where "
+        f"{ctes}\nselect p.customer_id, (select count(*) from seg__{name} as m where "
         f"m.customer_id = p.customer_id) as is_member{extra}"
         + "".join(f",\n    {s}" for s in selects)
         + f"\nfrom population as p\n{joins}\nwhere p.customer_id = {text_literal(customer_id, ctx)}"

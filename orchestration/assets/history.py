@@ -1,0 +1,124 @@
+"""Segment history as daily-partitioned assets (spec/interface.md, "Outputs").
+
+One step evaluates the segments for every day of its partition range and writes the three
+tables in one transaction (segflow/history.py). Backfills run as a single run per range
+(BackfillPolicy.single_run), so a year costs one process, not 365 dbt start-ups.
+"""
+
+from datetime import date, datetime, timedelta
+
+import dagster as dg
+
+from orchestration.resources import WarehouseResource
+from segflow.history import (
+    EVENTS,
+    HOT_HISTORY,
+    MEMBERSHIP_HISTORY,
+    new_hot_segments,
+    record_history,
+)
+from segflow.segments.project import load_project
+
+# What the history reads: the day-independent models the evaluation starts from.
+UPSTREAM = [
+    dg.AssetKey(["intermediate", "int_customer_versions"]),
+    dg.AssetKey(["intermediate", "int_sales_lines"]),
+    dg.AssetKey(["intermediate", "int_events"]),
+    dg.AssetKey(["staging", "stg_customer_attributes"]),
+]
+HISTORY_ASSETS = [HOT_HISTORY, EVENTS, MEMBERSHIP_HISTORY]
+
+
+class HistoryConfig(dg.Config):
+    segments: list[str] = []  # segments to record; empty: all of them
+    auto_backfill: bool = True  # also backfill hot segments without history (nightly runs)
+
+
+def make_history_assets(partitions: dg.PartitionsDefinition) -> dg.AssetsDefinition:
+    specs = [
+        dg.AssetSpec(
+            HOT_HISTORY,
+            deps=UPSTREAM,
+            group_name="history",
+            kinds={"python"},
+            description="Per hot segment and day: members, the members' revenue and orders on "
+            "that day, and how many entered and exited since the day before.",
+        ),
+        dg.AssetSpec(
+            EVENTS,
+            deps=UPSTREAM,
+            group_name="history",
+            kinds={"python"},
+            description="enter/exit events per day for trigger segments.",
+        ),
+        dg.AssetSpec(
+            MEMBERSHIP_HISTORY,
+            deps=UPSTREAM,
+            group_name="history",
+            kinds={"python"},
+            description="Who was in which segment from which day to which day (inclusive); "
+            "segment_history_days lists the days it holds per segment.",
+        ),
+    ]
+
+    @dg.multi_asset(
+        specs=specs,
+        name="segment_history",
+        partitions_def=partitions,
+        backfill_policy=dg.BackfillPolicy.single_run(),
+    )
+    def segment_history(
+        context: dg.AssetExecutionContext, config: HistoryConfig, warehouse: WarehouseResource
+    ):
+        settings = warehouse.settings()
+        project = load_project(settings.segments_dir)
+        project.raise_for_problems()
+        window = context.partition_time_window
+        first = window.start.date()
+        last = window.end.date() - timedelta(days=1)
+        with warehouse.connect() as wh:
+            recorded = record_history(wh, project, first, last, config.segments or None)
+            context.log.info(
+                f"recorded {recorded.days} day(s) {first}..{last} of {len(recorded.segments)} "
+                f"segment(s) in {sum(recorded.seconds.values()):.1f} s"
+            )
+            backfilled = None
+            # Only the newest day's run (nightly, `segflow build`) backfills new hot segments,
+            # not a re-run of an old partition.
+            newest = datetime.now(settings.tz).date() - timedelta(days=1)
+            if config.auto_backfill and not config.segments and first == last >= newest:
+                names, start = new_hot_segments(wh, project, first, settings)
+                if names:
+                    context.log.info(
+                        f"backfilling new hot segment(s) {', '.join(names)} "
+                        f"from {start} to {first - timedelta(days=1)}"
+                    )
+                    backfilled = record_history(
+                        wh, project, start, first - timedelta(days=1), names
+                    )
+        metadata = {
+            "days": recorded.days,
+            "segments": len(recorded.segments),
+            "history_rows": recorded.history_rows,
+            "events": recorded.events,
+            "seconds": round(sum(recorded.seconds.values()), 2),
+        }
+        if backfilled is not None:
+            metadata["backfilled"] = ", ".join(backfilled.hot)
+            metadata["backfilled_from"] = backfilled.first.isoformat()
+            # The backfilled days are partitions of these assets too: say so to Dagster.
+            for day in _days(backfilled.first, backfilled.last):
+                for key in HISTORY_ASSETS:
+                    yield dg.AssetMaterialization(
+                        asset_key=key,
+                        partition=day.isoformat(),
+                        metadata={"backfilled": ", ".join(backfilled.hot)},
+                    )
+        for key in HISTORY_ASSETS:
+            yield dg.MaterializeResult(asset_key=key, metadata=metadata)
+
+    return segment_history
+
+
+def _days(first: date, last: date) -> list[date]:
+    return [first + timedelta(days=i) for i in range((last - first).days + 1)]

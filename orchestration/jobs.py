@@ -1,0 +1,52 @@
+"""The jobs: `build` (ingest, dbt, the day's history) and `history` (ranges of days)."""
+
+from datetime import date
+
+import dagster as dg
+
+from orchestration.assets.history import HISTORY_ASSETS
+
+BUILD_JOB = "build"
+HISTORY_JOB = "history"
+DBT_OP = "segflow_dbt_models"
+HISTORY_OP = "segment_history"
+
+
+def make_jobs(partitions: dg.PartitionsDefinition) -> list:
+    build = dg.define_asset_job(
+        BUILD_JOB,
+        selection=dg.AssetSelection.all(),
+        partitions_def=partitions,
+        description="Ingest new deliveries, build every dbt model as of the partition's day "
+        "and run its tests, then record the day's segment history (and backfill new hot "
+        "segments).",
+    )
+    history = dg.define_asset_job(
+        HISTORY_JOB,
+        selection=dg.AssetSelection.assets(*HISTORY_ASSETS),
+        partitions_def=partitions,
+        description="Record segment history for a day or a range of days (backfills).",
+    )
+    return [build, history]
+
+
+def build_run_config(
+    ingestion_ops: list[str], as_of: date | None = None, accept: tuple[str, ...] = ()
+) -> dict:
+    """Run config of the build job: `as_of` empty means the partition's day (or today)."""
+    return {
+        "ops": {
+            **{op: {"config": {"accept": list(accept)}} for op in ingestion_ops},
+            DBT_OP: {"config": {"as_of": as_of.isoformat() if as_of else ""}},
+        }
+    }
+
+
+def history_run_config(segments: list[str] | None = None, auto_backfill: bool = True) -> dict:
+    return {
+        "ops": {
+            HISTORY_OP: {
+                "config": {"segments": list(segments or []), "auto_backfill": auto_backfill}
+            }
+        }
+    }

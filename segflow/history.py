@@ -1,0 +1,442 @@
+"""Segment history over days: hot-segment KPIs, enter/exit events, membership intervals.
+
+A day is "evaluate the segments as of D" (spec/segments.md), done straight on the warehouse
+with the SQL the dbt models use (`evaluate.py`), so a recorded day equals a build as of that
+day. A range of days runs in one process and one connection, several days per statement:
+no dbt start-up per day. The day before the range is evaluated too, so the first day's
+`entered`/`exited` compare with its real previous day (spec/interface.md).
+
+Every write of a range happens in one transaction: a failed run leaves the tables as before,
+and re-running a range replaces its days (no duplicates).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+
+from segflow.errors import UserInputError
+from segflow.segments.evaluate import BASE_RELATIONS, require_built, with_clause
+from segflow.segments.project import SegmentProject
+from segflow.segments.sql import date_literal, definition_hash
+from segflow.settings import Settings
+from segflow.warehouse import Warehouse
+
+HOT_HISTORY = "hot_segment_history"
+EVENTS = "segment_events"
+MEMBERSHIP_HISTORY = "segment_membership_history"
+HISTORY_DAYS = "segment_history_days"
+HISTORY_TABLES = (HOT_HISTORY, EVENTS, MEMBERSHIP_HISTORY, HISTORY_DAYS)
+
+# Days evaluated per statement: enough for the engine to work on several days at once, few
+# enough that one statement stays a readable size.
+DAYS_PER_STATEMENT = 8
+
+_MEMBERS = "segflow_range_members"
+_CHANGES = "segflow_range_changes"
+_PIECES = "segflow_range_pieces"
+
+
+@dataclass
+class RecordedRange:
+    first: date
+    last: date
+    segments: list[str]
+    hot: list[str]
+    trigger: list[str]
+    history_rows: int = 0
+    events: int = 0
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def days(self) -> int:
+        return (self.last - self.first).days + 1
+
+
+def hot_segments(project: SegmentProject) -> list[str]:
+    return [n for n in sorted(project.segments) if project.definition(n).hot]
+
+
+def trigger_segments(project: SegmentProject) -> list[str]:
+    return [n for n in sorted(project.segments) if project.definition(n).trigger is not None]
+
+
+def ensure_history_tables(wh: Warehouse) -> None:
+    schema = wh.output_schema
+    text = "varchar"
+    wh.execute(
+        f"create table if not exists {schema}.{HOT_HISTORY} (segment {text} not null, "
+        "day date not null, members bigint not null, revenue decimal(18, 4) not null, "
+        "orders bigint not null, entered bigint not null, exited bigint not null)"
+    )
+    wh.execute(
+        f"create table if not exists {schema}.{EVENTS} (segment {text} not null, "
+        f"customer_id {text} not null, day date not null, event {text} not null)"
+    )
+    wh.execute(
+        f"create table if not exists {schema}.{MEMBERSHIP_HISTORY} (segment {text} not null, "
+        f"tier {text}, customer_id {text} not null, valid_from date not null, "
+        "valid_to date not null)"
+    )
+    wh.execute(
+        f"create table if not exists {schema}.{HISTORY_DAYS} (segment {text} not null, "
+        f"day date not null, definition_hash {text} not null, recorded_at timestamp not null)"
+    )
+
+
+def _days(first: date, last: date) -> list[date]:
+    return [first + timedelta(days=i) for i in range((last - first).days + 1)]
+
+
+def _names_list(names: list[str]) -> str:
+    return ", ".join("'" + n.replace("'", "''") + "'" for n in names) or "null"
+
+
+def _evaluate_days(
+    wh: Warehouse, project: SegmentProject, names: list[str], days: list[date]
+) -> None:
+    """Fill the temporary table of (day, segment, tier, customer_id) for the given days."""
+    wh.execute(f"drop table if exists {_MEMBERS}")
+    wh.execute(
+        f"create temporary table {_MEMBERS} (day date not null, segment varchar not null, "
+        "tier varchar, customer_id varchar not null)"
+    )
+    for start in range(0, len(days), DAYS_PER_STATEMENT):
+        parts = []
+        for day in days[start : start + DAYS_PER_STATEMENT]:
+            _, _, ctes = with_clause(project, names, day)
+            members = "\n    union all\n    ".join(
+                f"select '{n}' as segment, "
+                f"{'tier' if project.definition(n).kind == 'tiered' else 'cast(null as varchar)'}"
+                f" as tier, customer_id from seg__{n}"
+                for n in names
+            )
+            parts.append(
+                f"({ctes}\nselect {date_literal(day)} as day, segment, tier, customer_id "
+                f"from (\n    {members}\n) as members_of_day)"
+            )
+        wh.execute(
+            f"insert into {_MEMBERS} (day, segment, tier, customer_id)\n"
+            + "\nunion all\n".join(parts)
+        )
+
+
+def _changes(wh: Warehouse, first: date, last: date) -> None:
+    """enter/exit per (segment, customer, day) in [first, last], against the day before."""
+    wh.execute(f"drop table if exists {_CHANGES}")
+    f, l_ = date_literal(first), date_literal(last)
+    wh.execute(f"""create temporary table {_CHANGES} as
+select cur.segment, cur.customer_id, cur.day, 'enter' as event
+from {_MEMBERS} as cur
+left join {_MEMBERS} as prev
+    on prev.segment = cur.segment
+    and prev.customer_id = cur.customer_id
+    and prev.day = cur.day - 1
+where prev.customer_id is null
+    and cur.day >= {f}
+
+union all
+
+select prev.segment, prev.customer_id, prev.day + 1 as day, 'exit' as event
+from {_MEMBERS} as prev
+left join {_MEMBERS} as cur
+    on cur.segment = prev.segment
+    and cur.customer_id = prev.customer_id
+    and cur.day = prev.day + 1
+where cur.customer_id is null
+    and prev.day < {l_}""")
+
+
+def _write_hot_history(wh: Warehouse, hot: list[str], first: date, last: date) -> int:
+    schema = wh.output_schema
+    f, l_ = date_literal(first), date_literal(last)
+    names = _names_list(hot)
+    wh.execute(
+        f"delete from {schema}.{HOT_HISTORY} where segment in ({names}) "
+        f"and day between {f} and {l_}"
+    )
+    if not hot:
+        return 0
+    segments = " union all ".join(f"select '{n}' as segment" for n in hot)
+    days = " union all ".join(f"select {date_literal(d)} as day" for d in _days(first, last))
+    wh.execute(f"""insert into {schema}.{HOT_HISTORY}
+    (segment, day, members, revenue, orders, entered, exited)
+with grid as (
+
+    select segments.segment, days.day
+    from ({segments}) as segments
+    cross join ({days}) as days
+
+),
+
+counts as (
+
+    select segment, day, count(*) as members
+    from {_MEMBERS}
+    where day >= {f}
+    group by segment, day
+
+),
+
+sales as (
+
+    -- the members' sales on that day (local date)
+    select
+        m.segment,
+        m.day,
+        sum(lines.amount) as revenue,
+        count(distinct case when lines.quantity > 0 then lines.transaction_id end) as orders
+    from {_MEMBERS} as m
+    join {BASE_RELATIONS["int_sales_lines"]} as lines
+        on lines.customer_id = m.customer_id
+        and lines.occurred_on = m.day
+    where m.day >= {f}
+    group by m.segment, m.day
+
+),
+
+changes as (
+
+    select
+        segment,
+        day,
+        count(case when event = 'enter' then 1 end) as entered,
+        count(case when event = 'exit' then 1 end) as exited
+    from {_CHANGES}
+    group by segment, day
+
+)
+
+select
+    grid.segment,
+    grid.day,
+    coalesce(counts.members, 0),
+    coalesce(sales.revenue, 0),
+    coalesce(sales.orders, 0),
+    coalesce(changes.entered, 0),
+    coalesce(changes.exited, 0)
+from grid
+left join counts on counts.segment = grid.segment and counts.day = grid.day
+left join sales on sales.segment = grid.segment and sales.day = grid.day
+left join changes on changes.segment = grid.segment and changes.day = grid.day""")
+    return len(hot) * ((last - first).days + 1)
+
+
+def _write_events(
+    wh: Warehouse, project: SegmentProject, trigger: list[str], first: date, last: date
+) -> int:
+    schema = wh.output_schema
+    f, l_ = date_literal(first), date_literal(last)
+    wh.execute(
+        f"delete from {schema}.{EVENTS} where segment in ({_names_list(trigger)}) "
+        f"and day between {f} and {l_}"
+    )
+    wanted = [
+        f"(segment = '{n}' and event in ({_names_list(list(project.definition(n).trigger.events))}))"  # type: ignore[union-attr]
+        for n in trigger
+    ]
+    if not wanted:
+        return 0
+    where = " or ".join(wanted)
+    wh.execute(
+        f"insert into {schema}.{EVENTS} (segment, customer_id, day, event)\n"
+        f"select segment, customer_id, day, event from {_CHANGES} where {where}"
+    )
+    return int(wh.scalar(f"select count(*) from {_CHANGES} where {where}"))
+
+
+def _write_membership_history(wh: Warehouse, names: list[str], first: date, last: date) -> None:
+    """Replace the days [first, last] of the segments' membership intervals.
+
+    Intervals touching the range are cut around it, the range's own intervals (islands of
+    consecutive days per segment, tier and customer) are added, and pieces that meet are
+    merged again, so a customer in a segment for a year is one row whatever was re-run."""
+    table = f"{wh.output_schema}.{MEMBERSHIP_HISTORY}"
+    before, after = date_literal(first - timedelta(days=1)), date_literal(last + timedelta(days=1))
+    f, l_ = date_literal(first), date_literal(last)
+    touching = (
+        f"segment in ({_names_list(names)}) and valid_to >= {before} and valid_from <= {after}"
+    )
+    wh.execute(f"drop table if exists {_PIECES}")
+    wh.execute(f"""create temporary table {_PIECES} as
+select segment, tier, customer_id, valid_from, least(valid_to, {before}) as valid_to
+from {table}
+where {touching} and valid_from < {f}
+
+union all
+
+select segment, tier, customer_id, greatest(valid_from, {after}) as valid_from, valid_to
+from {table}
+where {touching} and valid_to > {l_}
+
+union all
+
+select segment, tier, customer_id, min(day) as valid_from, max(day) as valid_to
+from (
+    select
+        *,
+        day - cast(row_number() over (
+            partition by segment, tier, customer_id order by day
+        ) as integer) as island
+    from {_MEMBERS}
+    where day >= {f}
+) as days_in
+group by segment, tier, customer_id, island""")
+    wh.execute(f"delete from {table} where {touching}")
+    wh.execute(f"""insert into {table} (segment, tier, customer_id, valid_from, valid_to)
+select segment, tier, customer_id, min(valid_from), max(valid_to)
+from (
+    select
+        *,
+        sum(starts) over (
+            partition by segment, tier, customer_id order by valid_from
+            rows between unbounded preceding and current row
+        ) as piece
+    from (
+        select
+            *,
+            case
+                when valid_from <= lag(valid_to) over (
+                    partition by segment, tier, customer_id order by valid_from
+                ) + 1 then 0
+                else 1
+            end as starts
+        from {_PIECES}
+    ) as marked
+) as grouped
+group by segment, tier, customer_id, piece""")
+
+
+def _write_days(
+    wh: Warehouse, project: SegmentProject, names: list[str], first: date, last: date
+) -> None:
+    table = f"{wh.output_schema}.{HISTORY_DAYS}"
+    wh.execute(
+        f"delete from {table} where segment in ({_names_list(names)}) "
+        f"and day between {date_literal(first)} and {date_literal(last)}"
+    )
+    now = datetime.now().replace(microsecond=0).isoformat(sep=" ")
+    rows = []
+    for name in names:
+        loaded = project.segments[name]
+        digest = definition_hash(project.definition(name), loaded.static_members)
+        rows.append(f"select '{name}' as segment, '{digest}' as definition_hash")
+    wh.execute(f"""insert into {table} (segment, day, definition_hash, recorded_at)
+select segments.segment, days.day, segments.definition_hash, cast('{now}' as timestamp)
+from ({" union all ".join(rows)}) as segments
+cross join ({" union all ".join(f"select {date_literal(d)} as day" for d in _days(first, last))}) as days""")
+
+
+def record_history(
+    wh: Warehouse,
+    project: SegmentProject,
+    first: date,
+    last: date,
+    names: list[str] | None = None,
+) -> RecordedRange:
+    """Evaluate the segments (default: all) for every day of [first, last] and record them:
+    hot segments' KPIs, trigger segments' events, and every one's membership intervals."""
+    if last < first:
+        raise UserInputError(f"the range {first} to {last} is empty: the first day is later")
+    require_built(wh)
+    names = sorted(names) if names else sorted(project.segments)
+    unknown = [n for n in names if n not in project.segments]
+    if unknown:
+        raise UserInputError(f"unknown segment {unknown[0]!r}: see `segflow validate`")
+    hot = [n for n in hot_segments(project) if n in names]
+    trigger = [n for n in trigger_segments(project) if n in names]
+    result = RecordedRange(first, last, names, hot, trigger)
+
+    ensure_history_tables(wh)
+    started = time.perf_counter()
+    _evaluate_days(wh, project, names, _days(first - timedelta(days=1), last))
+    _changes(wh, first, last)
+    result.seconds["evaluate"] = time.perf_counter() - started
+
+    started = time.perf_counter()
+    with wh.transaction():
+        result.history_rows = _write_hot_history(wh, hot, first, last)
+        result.events = _write_events(wh, project, trigger, first, last)
+        _write_membership_history(wh, names, first, last)
+        _write_days(wh, project, names, first, last)
+    result.seconds["write"] = time.perf_counter() - started
+    for temporary in (_MEMBERS, _CHANGES, _PIECES):
+        wh.execute(f"drop table if exists {temporary}")
+    return result
+
+
+def _current_hash(project: SegmentProject, name: str) -> str:
+    return definition_hash(project.definition(name), project.segments[name].static_members)
+
+
+def new_hot_segments(
+    wh: Warehouse, project: SegmentProject, day: date, settings: Settings
+) -> tuple[list[str], date]:
+    """Hot segments whose current definition has no history for the backfill window before
+    `day` (SEGFLOW_HOT_BACKFILL_DAYS, from SEGFLOW_HISTORY_START at the earliest), and the
+    window's first day. A changed definition counts as new: its history is re-evaluated."""
+    start = max(day - timedelta(days=settings.hot_backfill_days), settings.history_start)
+    hot = hot_segments(project)
+    if start >= day or not hot:
+        return [], start
+    ensure_history_tables(wh)
+    recorded = {
+        (segment, digest)
+        for segment, digest in wh.query(
+            f"select segment, definition_hash from {wh.output_schema}.{HISTORY_DAYS} "
+            f"where day = {date_literal(start)}"
+        )
+    }
+    return [n for n in hot if (n, _current_hash(project, n)) not in recorded], start
+
+
+@dataclass(frozen=True)
+class HistoryDay:
+    day: date
+    members: int
+    revenue: Decimal
+    orders: int
+    entered: int
+    exited: int
+
+
+def read_history(wh: Warehouse, project: SegmentProject, name: str) -> list[HistoryDay]:
+    if name not in project.segments:
+        raise UserInputError(f"unknown segment {name!r}: see `segflow validate`")
+    if not project.definition(name).hot:
+        raise UserInputError(
+            f"segment {name!r} is not hot: add `hot: true` to its file to record its history"
+        )
+    if not wh.table_exists(wh.output_schema, HOT_HISTORY):
+        return []
+    rows = wh.query(
+        f"select day, members, revenue, orders, entered, exited "
+        f"from {wh.output_schema}.{HOT_HISTORY} where segment = ? order by day",
+        (name,),
+    )
+    return [HistoryDay(*row) for row in rows]
+
+
+def recorded_members(
+    wh: Warehouse, project: SegmentProject, name: str, day: date
+) -> list[tuple[str, str | None]] | None:
+    """The members on `day` from the membership history, when that day was recorded with the
+    segment's current definition; None when it must be evaluated."""
+    schema = wh.output_schema
+    if not wh.table_exists(schema, HISTORY_DAYS):
+        return None
+    recorded = wh.scalar(
+        f"select count(*) from {schema}.{HISTORY_DAYS} "
+        "where segment = ? and day = ? and definition_hash = ?",
+        (name, day, _current_hash(project, name)),
+    )
+    if not recorded:
+        return None
+    rows = wh.query(
+        f"select customer_id, tier from {schema}.{MEMBERSHIP_HISTORY} "
+        "where segment = ? and valid_from <= ? and ? <= valid_to order by customer_id",
+        (name, day, day),
+    )
+    return [(r[0], r[1]) for r in rows]
