@@ -20,7 +20,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
     project = dbt_project(settings.dbt_project_dir)
     dbt_models = make_dbt_models(project, ensure_manifest(settings))
     partitions = daily_partitions(settings)
-    build_job, history_job = make_jobs(partitions)
+    build_job, history_job = make_jobs()
     return dg.Definitions(
         assets=[*ingestion_assets, dbt_models, make_history_assets(partitions)],
         jobs=[build_job, history_job],

@@ -12,11 +12,11 @@ DBT_OP = "segflow_dbt_models"
 HISTORY_OP = "segment_history"
 
 
-def make_jobs(partitions: dg.PartitionsDefinition) -> list:
+def make_jobs() -> list:
+    # Both jobs take the daily partitions of the history assets they select.
     build = dg.define_asset_job(
         BUILD_JOB,
         selection=dg.AssetSelection.all(),
-        partitions_def=partitions,
         description="Ingest new deliveries, build every dbt model as of the partition's day "
         "and run its tests, then record the day's segment history (and backfill new hot "
         "segments).",
@@ -24,7 +24,6 @@ def make_jobs(partitions: dg.PartitionsDefinition) -> list:
     history = dg.define_asset_job(
         HISTORY_JOB,
         selection=dg.AssetSelection.assets(*HISTORY_ASSETS),
-        partitions_def=partitions,
         description="Record segment history for a day or a range of days (backfills).",
     )
     return [build, history]

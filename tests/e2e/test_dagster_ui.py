@@ -16,7 +16,11 @@ import pytest
 
 from segflow.settings import PROJECT_ROOT
 
-QUERY = "{ assetNodes { assetKey { path } } }"
+QUERY = "{ assetNodes { assetKey { path } isPartitioned } }"
+AUTOMATION = """{ workspaceOrError { ... on Workspace { locationEntries { locationOrLoadError {
+  ... on RepositoryLocation { repositories { name
+    schedules { name cronSchedule executionTimezone scheduleState { status } }
+    sensors { name } } } } } } } }"""
 
 
 def _free_port() -> int:
@@ -43,18 +47,38 @@ def test_dagster_dev_serves_the_asset_graph(tmp_path):
         start_new_session=True,
     )
     try:
-        paths = _wait_for_assets(port, server, deadline=time.monotonic() + 150)
+        nodes = _wait_for_assets(port, server, deadline=time.monotonic() + 150)
+        automation = _graphql(port, AUTOMATION)
     finally:
         os.killpg(server.pid, signal.SIGINT)
         try:
             server.wait(timeout=30)
         except subprocess.TimeoutExpired:
             os.killpg(server.pid, signal.SIGKILL)
-    assert ["raw", "customers"] in paths
-    assert ["dim_population"] in paths
+    paths = {tuple(n["assetKey"]["path"]): n["isPartitioned"] for n in nodes}
+    assert paths[("raw", "customers")] is False
+    assert ("dim_population",) in paths
+    assert paths[("hot_segment_history",)] is True  # the daily partitions the UI backfills
+    assert paths[("segment_events",)] is True
+    (entry,) = automation["workspaceOrError"]["locationEntries"]
+    (repo,) = entry["locationOrLoadError"]["repositories"]
+    (nightly,) = repo["schedules"]
+    assert (nightly["name"], nightly["cronSchedule"]) == ("nightly", "0 2 * * *")
+    assert nightly["scheduleState"]["status"] == "RUNNING"
+    assert [s["name"] for s in repo["sensors"]] == ["new_deliveries"]
 
 
-def _wait_for_assets(port: int, server: subprocess.Popen, deadline: float) -> list[list[str]]:
+def _graphql(port: int, query: str) -> dict:
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/graphql",
+        data=json.dumps({"query": query}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return json.load(response)["data"]
+
+
+def _wait_for_assets(port: int, server: subprocess.Popen, deadline: float) -> list[dict]:
     request = urllib.request.Request(
         f"http://127.0.0.1:{port}/graphql",
         data=json.dumps({"query": QUERY}).encode(),
@@ -66,7 +90,7 @@ def _wait_for_assets(port: int, server: subprocess.Popen, deadline: float) -> li
             with urllib.request.urlopen(request, timeout=5) as response:
                 nodes = json.load(response)["data"]["assetNodes"]
                 if nodes:
-                    return [n["assetKey"]["path"] for n in nodes]
+                    return nodes
         except (OSError, KeyError, TypeError):
             pass
         time.sleep(2)
