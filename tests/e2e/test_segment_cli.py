@@ -1,5 +1,5 @@
 """The segment commands as a user runs them: validate, compile, build, preview, members,
-explain, schema (real `segflow` processes on a small built DuckDB project)."""
+explain, backfill, history, schema (real `segflow` processes on a small built DuckDB project)."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from tests.conftest import ENV_VARS, copy_dbt_project
 from tests.segments.fixture_data import SEGMENTS, write_feeds
 
 SEGFLOW = str(Path(sys.executable).parent / "segflow")
+HOT = "orders_gt_1"
 CHOSEN = ["orders_gt_1", "tiers", "any_combo", "static_list", "email_missing", "with_exclude"]
 
 
@@ -23,7 +24,8 @@ def cli(tmp_path_factory):
     root = tmp_path_factory.mktemp("segment_cli")
     (root / "segments").mkdir()
     for name in CHOSEN:
-        (root / "segments" / f"{name}.yml").write_text(f"title: {name}\n{SEGMENTS[name][0]}\n")
+        hot = "hot: true\n" if name == HOT else ""
+        (root / "segments" / f"{name}.yml").write_text(f"title: {name}\n{hot}{SEGMENTS[name][0]}\n")
     write_feeds(root / "landing")
     env = {k: v for k, v in os.environ.items() if k not in ENV_VARS}
     env.update(
@@ -133,3 +135,27 @@ def test_schema_is_json_schema(cli):
     schema = json.loads(run("schema").stdout)
     assert schema["title"] == "segflow segment"
     assert "rules" in schema["properties"]
+
+
+def test_backfill_and_history(cli):
+    run, _, _ = cli
+    done = run("backfill", "--from", "2026-03-28", "--to", "2026-03-31", "--select", HOT)
+    assert f"recorded 4 day(s) 2026-03-28 to 2026-03-31 of {HOT}" in done.stdout
+    lines = run("history", HOT, "--format", "csv").stdout.splitlines()
+    assert lines[0] == "day,members,revenue,orders,entered,exited"
+    assert [line.split(",")[0] for line in lines[1:]] == [
+        "2026-03-28",
+        "2026-03-29",
+        "2026-03-30",
+        "2026-03-31",
+    ]
+    for line in lines[1:]:
+        day, members = line.split(",")[:2]
+        listed = run("members", HOT, "--as-of", day, "--format", "csv").stdout.splitlines()
+        assert int(members) == len(listed) - 1, day  # csv has a header row
+    chart = run("history", HOT).stdout
+    assert "┤" in chart and "2026-03-31:" in chart
+    not_hot = run("history", "tiers", code=1)
+    assert "segment 'tiers' is not hot" in not_hot.stderr
+    backwards = run("backfill", "--from", "2026-03-31", "--to", "2026-03-01", code=1)
+    assert backwards.stderr.strip() == "error: --from 2026-03-31 is after --to 2026-03-01"
