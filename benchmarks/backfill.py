@@ -67,6 +67,12 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="segflow-backfill-"))
     try:
         shutil.copytree(ROOT / "segments", work / "segments")
+        # Its own dbt project: `segflow build` compiles the 10-hot project into it.
+        shutil.copytree(
+            ROOT / "dbt_project",
+            work / "dbt_project",
+            ignore=shutil.ignore_patterns("target", "logs", "dbt_packages"),
+        )
         for name in HOT:
             path = work / "segments" / f"{name}.yml"
             text = path.read_text()
@@ -77,6 +83,7 @@ def main() -> None:
             "SEGFLOW_SEGMENTS": str(work / "segments"),
             "SEGFLOW_LANDING": str(work / "landing"),
             "SEGFLOW_TARGET": "duckdb",
+            "SEGFLOW_DBT_PROJECT": str(work / "dbt_project"),
             "SEGFLOW_DUCKDB_PATH": str(work / "warehouse.duckdb"),
             "DAGSTER_HOME": str(work / "dagster_home"),
             "SEGFLOW_HOT_BACKFILL_DAYS": "0",  # measure backfills explicitly

@@ -124,7 +124,7 @@ select
     cast('brand-team' as varchar) as owner,
     cast('brand' as varchar) as tags,
     cast('dynamic' as varchar) as kind,
-    true as hot,
+    false as hot,
     cast(null as varchar) as trigger,
     cast('0728ee5fb00803f933ea6c956ed146313d6d0eac4134b3ab211d510317b97e77' as varchar) as definition_hash
 
@@ -137,7 +137,7 @@ select
     cast('crm-team' as varchar) as owner,
     cast('lifecycle' as varchar) as tags,
     cast('dynamic' as varchar) as kind,
-    true as hot,
+    false as hot,
     cast(null as varchar) as trigger,
     cast('b209977b233d87bd7a45b383e3b14e6ce4a6317aee0fe7069a1699f36beb7e60' as varchar) as definition_hash
 
@@ -150,7 +150,7 @@ select
     cast('loyalty-team' as varchar) as owner,
     cast('loyalty' as varchar) as tags,
     cast('dynamic' as varchar) as kind,
-    true as hot,
+    false as hot,
     cast(null as varchar) as trigger,
     cast('7c0d025e461f248cee78949e51798d4319aba25f09345508a25161c30302f7d7' as varchar) as definition_hash
 
@@ -163,7 +163,7 @@ select
     cast('crm-team' as varchar) as owner,
     cast('lifecycle' as varchar) as tags,
     cast('dynamic' as varchar) as kind,
-    true as hot,
+    false as hot,
     cast(null as varchar) as trigger,
     cast('fdcece034909c60792b159c8a49ed7620633b1b1f46db58da44425fd1a61544d' as varchar) as definition_hash
 
@@ -176,7 +176,7 @@ select
     cast('loyalty-team' as varchar) as owner,
     cast('loyalty,engagement' as varchar) as tags,
     cast('dynamic' as varchar) as kind,
-    true as hot,
+    false as hot,
     cast(null as varchar) as trigger,
     cast('0906a28b57b5d1bb4160eac69bf4e493aba00727bbe621583a726bfcbf811a76' as varchar) as definition_hash
 
