@@ -350,6 +350,8 @@ def record_history(
     result = RecordedRange(first, last, names, hot, trigger)
 
     ensure_history_tables(wh)
+    if not names:  # a project without segments has nothing to record
+        return result
     started = time.perf_counter()
     _evaluate_days(wh, project, names, _days(first - timedelta(days=1), last))
     _changes(wh, first, last)
