@@ -6,7 +6,7 @@ the new or changed files, so the same delivery never starts two runs.
 
 import hashlib
 import json
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import dagster as dg
@@ -44,7 +44,7 @@ def make_delivery_sensor(job, settings: Settings):
         if not new:
             return dg.SkipReason(f"no new deliveries in {settings.landing_dir}")
         key = hashlib.sha256(json.dumps(new).encode()).hexdigest()[:16]
-        day = (datetime.now(settings.tz).date() - timedelta(days=1)).isoformat()
+        day = (settings.today() - timedelta(days=1)).isoformat()
         files = ", ".join(f for f, _ in new[:3]) + (
             f" and {len(new) - 3} more" if len(new) > 3 else ""
         )

@@ -140,12 +140,6 @@ def _project(extra: Path | None = None):
     return settings, _load_segments(settings, extra)
 
 
-def _today(settings) -> date:
-    from datetime import datetime
-
-    return datetime.now(settings.tz).date()
-
-
 def _problems_in(problems: list, paths: tuple[Path, ...]) -> list:
     """The problems found in the given files (problems name files relative to the cwd)."""
     wanted = {p.resolve() for p in paths}
@@ -219,7 +213,7 @@ def preview(segment: str, as_of: date | None) -> None:
         project.problems = _problems_in(project.problems, (extra,)) or project.problems
     project.raise_for_problems()
     name = _resolve(settings, project, segment)
-    day = as_of or _today(settings)
+    day = as_of or settings.today()
     with Warehouse(settings, read_only=True) as wh:
         result = run_preview(wh, project, name, day)
     click.echo(f"{name} as of {day} (preview)")
@@ -282,7 +276,7 @@ def explain(segment: str, customer: str, as_of: date | None) -> None:
     settings, project = _project()
     project.raise_for_problems()
     name = _resolve(settings, project, segment)
-    day = as_of or _today(settings)
+    day = as_of or settings.today()
     with Warehouse(settings, read_only=True) as wh:
         headline, lines = run_explain(wh, project, name, customer, day)
     click.echo(headline)

@@ -20,7 +20,7 @@ from decimal import Decimal
 from segflow.errors import UserInputError
 from segflow.segments.evaluate import BASE_RELATIONS, require_built, with_clause
 from segflow.segments.project import SegmentProject
-from segflow.segments.sql import date_literal, definition_hash
+from segflow.segments.sql import date_literal
 from segflow.settings import Settings
 from segflow.warehouse import Warehouse
 
@@ -318,11 +318,10 @@ def _write_days(
         f"and day between {date_literal(first)} and {date_literal(last)}"
     )
     now = datetime.now().replace(microsecond=0).isoformat(sep=" ")
-    rows = []
-    for name in names:
-        loaded = project.segments[name]
-        digest = definition_hash(project.definition(name), loaded.static_members)
-        rows.append(f"select '{name}' as segment, '{digest}' as definition_hash")
+    rows = [
+        f"select '{name}' as segment, '{project.definition_hash(name)}' as definition_hash"
+        for name in names
+    ]
     wh.execute(f"""insert into {table} (segment, day, definition_hash, recorded_at)
 select segments.segment, days.day, segments.definition_hash, cast('{now}' as timestamp)
 from ({" union all ".join(rows)}) as segments
@@ -369,10 +368,6 @@ def record_history(
     return result
 
 
-def _current_hash(project: SegmentProject, name: str) -> str:
-    return definition_hash(project.definition(name), project.segments[name].static_members)
-
-
 def new_hot_segments(
     wh: Warehouse, project: SegmentProject, day: date, settings: Settings
 ) -> tuple[list[str], date]:
@@ -391,7 +386,7 @@ def new_hot_segments(
             f"where day = {date_literal(start)}"
         )
     }
-    return [n for n in hot if (n, _current_hash(project, n)) not in recorded], start
+    return [n for n in hot if (n, project.definition_hash(n)) not in recorded], start
 
 
 @dataclass(frozen=True)
@@ -432,7 +427,7 @@ def recorded_members(
     recorded = wh.scalar(
         f"select count(*) from {schema}.{HISTORY_DAYS} "
         "where segment = ? and day = ? and definition_hash = ?",
-        (name, day, _current_hash(project, name)),
+        (name, day, project.definition_hash(name)),
     )
     if not recorded:
         return None

@@ -10,7 +10,7 @@ import logging
 import os
 import sys
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 
 from segflow.errors import RunFailed, UserInputError
@@ -113,7 +113,7 @@ def run_build(
     check_environment(settings)
     from orchestration.jobs import BUILD_JOB, build_run_config, history_run_config
 
-    day = as_of or datetime.now(settings.tz).date()
+    day = as_of or settings.today()
     _check_partition(settings, day, day)
     job = _job(settings, BUILD_JOB)
     run_config = build_run_config(_ingestion_op_names(job), as_of=day, accept=accept)
@@ -153,7 +153,7 @@ def _check_partition(settings: Settings, first: date, last: date) -> None:
             f"{first} is before the first daily partition {settings.history_start} "
             "(set SEGFLOW_HISTORY_START to an earlier date)"
         )
-    today = datetime.now(settings.tz).date()
+    today = settings.today()
     if last > today:
         raise UserInputError(f"{last} is in the future: the last partition is today, {today}")
 

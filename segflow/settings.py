@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import getpass
 import os
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -61,6 +61,10 @@ class Settings(BaseModel):
     @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    def today(self) -> date:
+        """Today in the business's time zone: the default D."""
+        return datetime.now(self.tz).date()
 
     def dbt_env(self) -> dict[str, str]:
         """Environment that the dbt profile (dbt_project/profiles.yml) reads."""

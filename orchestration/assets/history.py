@@ -5,7 +5,7 @@ tables in one transaction (segflow/history.py). Backfills run as a single run pe
 (BackfillPolicy.single_run), so a year costs one process, not 365 dbt start-ups.
 """
 
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 
 import dagster as dg
 
@@ -85,7 +85,7 @@ def make_history_assets(partitions: dg.PartitionsDefinition) -> dg.AssetsDefinit
             backfilled = None
             # Only the newest day's run (nightly, `segflow build`) backfills new hot segments,
             # not a re-run of an old partition.
-            newest = datetime.now(settings.tz).date() - timedelta(days=1)
+            newest = settings.today() - timedelta(days=1)
             if config.auto_backfill and not config.segments and first == last >= newest:
                 names, start = new_hot_segments(wh, project, first, settings)
                 if names:

@@ -2,7 +2,6 @@
 
 import json
 from collections.abc import Mapping
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -24,10 +23,6 @@ class SegflowTranslator(DagsterDbtTranslator):
         return fqn[1] if len(fqn) > 2 else "marts"
 
 
-def today_in_project_zone() -> str:
-    return datetime.now(load_settings().tz).date().isoformat()
-
-
 def make_dbt_models(project: DbtProject, manifest: Path) -> dg.AssetsDefinition:
     @dbt_assets(manifest=manifest, project=project, dagster_dbt_translator=SegflowTranslator())
     def segflow_dbt_models(
@@ -35,7 +30,7 @@ def make_dbt_models(project: DbtProject, manifest: Path) -> dg.AssetsDefinition:
     ):
         export_settings_for_dbt()
         # A partitioned run (nightly, sensor, `segflow build`) builds as of its partition's day.
-        as_of = config.as_of or context.run.tags.get("dagster/partition") or today_in_project_zone()
+        as_of = config.as_of or context.run.tags.get("dagster/partition") or load_settings().today().isoformat()
         context.log.info(f"dbt build as of {as_of}")
         args = ["build", "--vars", json.dumps({"as_of": as_of})]
         yield from dbt.cli(args, context=context).stream()

@@ -24,7 +24,6 @@ from segflow.segments.sql import (
     attribute_values_sql,
     catalog_sql,
     dbt_context,
-    definition_hash,
     describe_feature,
     features_sql,
     flags_sql,
@@ -196,7 +195,7 @@ def render(project: SegmentProject, segments_source: str) -> dict[str, str]:
                 "kind": definition.kind,
                 "hot": definition.hot,
                 "trigger": ",".join(definition.trigger.events) if definition.trigger else None,
-                "definition_hash": definition_hash(definition, loaded.static_members),
+                "definition_hash": project.definition_hash(name),
             }
         )
     names = [(n, project.definition(n).kind == "tiered") for n in sorted(project.segments)]

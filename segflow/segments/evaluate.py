@@ -25,7 +25,6 @@ from segflow.segments.sql import (
     Segments,
     attribute_values_sql,
     condition_sql,
-    definition_hash,
     describe_feature,
     direct_context,
     feature_of,
@@ -130,8 +129,7 @@ def built_as_of(wh: Warehouse, project: SegmentProject, name: str) -> date | Non
     built_hash = wh.scalar(
         f"select definition_hash from {schema}.segment_catalog where segment = ?", (name,)
     )
-    loaded = project.segments[name]
-    if built_hash != definition_hash(project.definition(name), loaded.static_members):
+    if built_hash != project.definition_hash(name):
         return None
     # An empty segment has no row to tell its date: it was built with the population.
     return wh.scalar(f"select max(as_of) from {schema}.seg_{name}") or wh.scalar(

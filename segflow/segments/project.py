@@ -60,6 +60,12 @@ class SegmentProject:
         assert definition is not None
         return definition
 
+    def definition_hash(self, name: str) -> str:
+        """The hash of what decides the segment's membership, static list included."""
+        from segflow.segments.sql import definition_hash
+
+        return definition_hash(self.definition(name), self.segments[name].static_members)
+
     def references(self, name: str) -> list[str]:
         return sorted(
             {
