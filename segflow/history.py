@@ -20,7 +20,7 @@ from decimal import Decimal
 from segflow.errors import UserInputError
 from segflow.segments.evaluate import BASE_RELATIONS, require_built, with_clause
 from segflow.segments.project import SegmentProject
-from segflow.segments.sql import date_literal
+from segflow.segments.sql import date_literal, membership_sql
 from segflow.settings import Settings
 from segflow.warehouse import Warehouse
 
@@ -86,8 +86,14 @@ def ensure_history_tables(wh: Warehouse) -> None:
     )
 
 
-def _days(first: date, last: date) -> list[date]:
+def days_between(first: date, last: date) -> list[date]:
+    """Every day from first to last, both included."""
     return [first + timedelta(days=i) for i in range((last - first).days + 1)]
+
+
+def _days_sql(first: date, last: date) -> str:
+    """The days from first to last as a relation with one column, `day`."""
+    return " union all ".join(f"select {date_literal(d)} as day" for d in days_between(first, last))
 
 
 def _names_list(names: list[str]) -> str:
@@ -98,6 +104,7 @@ def _evaluate_days(
     wh: Warehouse, project: SegmentProject, names: list[str], days: list[date]
 ) -> None:
     """Fill the temporary table of (day, segment, tier, customer_id) for the given days."""
+    tiered = [(n, project.definition(n).kind == "tiered") for n in names]
     wh.execute(f"drop table if exists {_MEMBERS}")
     wh.execute(
         f"create temporary table {_MEMBERS} (day date not null, segment varchar not null, "
@@ -106,16 +113,10 @@ def _evaluate_days(
     for start in range(0, len(days), DAYS_PER_STATEMENT):
         parts = []
         for day in days[start : start + DAYS_PER_STATEMENT]:
-            _, _, ctes = with_clause(project, names, day)
-            members = "\n    union all\n    ".join(
-                f"select '{n}' as segment, "
-                f"{'tier' if project.definition(n).kind == 'tiered' else 'cast(null as varchar)'}"
-                f" as tier, customer_id from seg__{n}"
-                for n in names
-            )
+            ctx, _, ctes = with_clause(project, names, day)
             parts.append(
-                f"({ctes}\nselect {date_literal(day)} as day, segment, tier, customer_id "
-                f"from (\n    {members}\n) as members_of_day)"
+                f"({ctes}\nselect as_of as day, segment, tier, customer_id "
+                f"from (\n{membership_sql(tiered, ctx)}\n) as members_of_day)"
             )
         wh.execute(
             f"insert into {_MEMBERS} (day, segment, tier, customer_id)\n"
@@ -160,14 +161,13 @@ def _write_hot_history(wh: Warehouse, hot: list[str], first: date, last: date) -
     if not hot:
         return 0
     segments = " union all ".join(f"select '{n}' as segment" for n in hot)
-    days = " union all ".join(f"select {date_literal(d)} as day" for d in _days(first, last))
     wh.execute(f"""insert into {schema}.{HOT_HISTORY}
     (segment, day, members, revenue, orders, entered, exited)
 with grid as (
 
     select segments.segment, days.day
     from ({segments}) as segments
-    cross join ({days}) as days
+    cross join ({_days_sql(first, last)}) as days
 
 ),
 
@@ -325,7 +325,7 @@ def _write_days(
     wh.execute(f"""insert into {table} (segment, day, definition_hash, recorded_at)
 select segments.segment, days.day, segments.definition_hash, cast('{now}' as timestamp)
 from ({" union all ".join(rows)}) as segments
-cross join ({" union all ".join(f"select {date_literal(d)} as day" for d in _days(first, last))}) as days""")
+cross join ({_days_sql(first, last)}) as days""")
 
 
 def record_history(
@@ -352,7 +352,7 @@ def record_history(
     if not names:  # a project without segments has nothing to record
         return result
     started = time.perf_counter()
-    _evaluate_days(wh, project, names, _days(first - timedelta(days=1), last))
+    _evaluate_days(wh, project, names, days_between(first - timedelta(days=1), last))
     _changes(wh, first, last)
     result.seconds["evaluate"] = time.perf_counter() - started
 

@@ -135,12 +135,13 @@ def run_history(
     from orchestration.jobs import HISTORY_JOB, history_run_config
 
     _check_partition(settings, first, last)
-    tags = {
-        ASSET_PARTITION_RANGE_START_TAG: first.isoformat(),
-        ASSET_PARTITION_RANGE_END_TAG: last.isoformat(),
-    }
     if first == last:
         tags = {"dagster/partition": first.isoformat()}
+    else:
+        tags = {
+            ASSET_PARTITION_RANGE_START_TAG: first.isoformat(),
+            ASSET_PARTITION_RANGE_END_TAG: last.isoformat(),
+        }
     config = history_run_config(segments, auto_backfill=False)
     return _execute(_job(settings, HISTORY_JOB), config, tags)
 

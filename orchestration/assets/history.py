@@ -5,7 +5,7 @@ tables in one transaction (segflow/history.py). Backfills run as a single run pe
 (BackfillPolicy.single_run), so a year costs one process, not 365 dbt start-ups.
 """
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 import dagster as dg
 
@@ -14,6 +14,7 @@ from segflow.history import (
     EVENTS,
     HOT_HISTORY,
     MEMBERSHIP_HISTORY,
+    days_between,
     new_hot_segments,
     record_history,
 )
@@ -107,7 +108,7 @@ def make_history_assets(partitions: dg.PartitionsDefinition) -> dg.AssetsDefinit
             metadata["backfilled"] = ", ".join(backfilled.hot)
             metadata["backfilled_from"] = backfilled.first.isoformat()
             # The backfilled days are partitions of these assets too: say so to Dagster.
-            for day in _days(backfilled.first, backfilled.last):
+            for day in days_between(backfilled.first, backfilled.last):
                 for key in HISTORY_ASSETS:
                     yield dg.AssetMaterialization(
                         asset_key=key,
@@ -118,7 +119,3 @@ def make_history_assets(partitions: dg.PartitionsDefinition) -> dg.AssetsDefinit
             yield dg.MaterializeResult(asset_key=key, metadata=metadata)
 
     return segment_history
-
-
-def _days(first: date, last: date) -> list[date]:
-    return [first + timedelta(days=i) for i in range((last - first).days + 1)]

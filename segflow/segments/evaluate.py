@@ -66,6 +66,7 @@ def with_clause(
         SALES_FEATURES: "sales_features",
         EVENT_FEATURES: "event_features",
         FLAGS: "flags",
+        **{f"seg_{n}": f"seg__{n}" for n in names},  # for membership_sql over these CTEs
     }
     ctx = direct_context(as_of, relations)
     specs = segment_specs(project, closure)
