@@ -6,6 +6,7 @@ CSV records are numbered as feeds.md says (the header is record 1); Parquet rows
 
 from __future__ import annotations
 
+import codecs
 import csv
 import gzip
 import io
@@ -18,7 +19,7 @@ from typing import Any
 from segflow.errors import FileRejected
 from segflow.ingestion.landing import Delivery
 
-BOM = "\ufeff"
+BOM = codecs.BOM_UTF8  # a UTF-8 byte-order mark (allowed)
 
 
 @dataclass
@@ -39,15 +40,16 @@ def read_delivery(delivery: Delivery, content: bytes) -> RawFile:
 
 
 def _read_csv(delivery: Delivery, content: bytes) -> RawFile:
+    content = content.removeprefix(BOM)  # a file of only a BOM is empty
     if not content.strip():
         raise FileRejected(delivery.file, "empty file (not even a header row)")
     if b"\x00" in content:
         raise FileRejected(delivery.file, "not a CSV text file (contains NUL bytes)")
     # Undecodable bytes survive as surrogates so that only the rows holding them are set aside.
     text = content.decode("utf-8", errors="surrogateescape")
-    if text.startswith(BOM):
-        text = text[1:]
-    reader = csv.reader(io.StringIO(text, newline=""))
+    # Strict: broken quoting (a quote never closed, text after a closing quote) is an error
+    # rather than a guess; an unclosed quote would otherwise swallow the rest of the file.
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     try:
         header = next(reader)
     except (StopIteration, csv.Error) as exc:
