@@ -57,6 +57,10 @@ class Settings(BaseModel):
     nightly_hour: int = 2  # local hour of the nightly run
     history_start: date = date(2024, 1, 1)  # the first daily partition
     hot_backfill_days: int = 365  # days a new hot segment's history is backfilled
+    # Data-quality bounds (expectations/, README "Data quality").
+    max_size_change: float = 0.5  # a segment's size may change by this share day over day
+    size_change_min_members: int = 100  # ... when it had at least this many members
+    max_unknown_article_share: float = 0.01  # sales lines with an unknown product_id
 
     @property
     def tz(self) -> ZoneInfo:
@@ -112,14 +116,14 @@ def load_settings(dotenv: bool = True) -> Settings:
             "such as 'Europe/Berlin' or 'UTC'."
         ) from None
 
-    raw_share = _env("SEGFLOW_MAX_BAD_SHARE", "0.05")
-    try:
-        max_bad_share = float(raw_share)
-    except ValueError:
-        max_bad_share = -1.0
-    if not 0.0 <= max_bad_share <= 1.0:
+    max_bad_share = _share("SEGFLOW_MAX_BAD_SHARE", "0.05")
+    max_size_change = _share("SEGFLOW_MAX_SIZE_CHANGE", "0.5", upper=None)
+    max_unknown_article_share = _share("SEGFLOW_MAX_UNKNOWN_ARTICLE_SHARE", "0.01")
+    raw_floor = _env("SEGFLOW_SIZE_CHANGE_MIN_MEMBERS", "100")
+    if not raw_floor.isdigit():
         raise SettingsError(
-            f"SEGFLOW_MAX_BAD_SHARE={raw_share!r} must be a share between 0 and 1, such as 0.05."
+            f"SEGFLOW_SIZE_CHANGE_MIN_MEMBERS={raw_floor!r} must be a number of members, "
+            "such as 100."
         )
 
     raw_port = _env("PGPORT", "5432")
@@ -165,4 +169,19 @@ def load_settings(dotenv: bool = True) -> Settings:
         nightly_hour=int(raw_hour),
         history_start=history_start,
         hot_backfill_days=int(raw_days),
+        max_size_change=max_size_change,
+        size_change_min_members=int(raw_floor),
+        max_unknown_article_share=max_unknown_article_share,
     )
+
+
+def _share(name: str, default: str, upper: float | None = 1.0) -> float:
+    raw = _env(name, default)
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if value < 0.0 or (upper is not None and value > upper):
+        between = "between 0 and 1" if upper is not None else "of 0 or more"
+        raise SettingsError(f"{name}={raw!r} must be a share {between}, such as {default}.")
+    return value

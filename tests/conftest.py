@@ -32,6 +32,9 @@ ENV_VARS = (
     "SEGFLOW_NIGHTLY_HOUR",
     "SEGFLOW_HISTORY_START",
     "SEGFLOW_HOT_BACKFILL_DAYS",
+    "SEGFLOW_MAX_SIZE_CHANGE",
+    "SEGFLOW_SIZE_CHANGE_MIN_MEMBERS",
+    "SEGFLOW_MAX_UNKNOWN_ARTICLE_SHARE",
     "PGHOST",
     "PGPORT",
     "PGUSER",
@@ -127,6 +130,19 @@ def compile_segments(settings: Settings) -> None:
 
 
 ENGINES = ["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)]
+
+
+def project_per_engine(request, tmp_path_factory, name: str, make) -> Iterator:
+    """Body of a module-scoped fixture parametrised over ENGINES: a fresh project root (and
+    PostgreSQL database) per engine, set up by `make(mp, root, engine, database)`."""
+    engine = request.param
+    root = tmp_path_factory.mktemp(f"{name}_{engine}")
+    with pytest.MonkeyPatch.context() as mp:
+        if engine == "postgres":
+            with postgres_database() as database:
+                yield make(mp, root, engine, database)
+        else:
+            yield make(mp, root, engine, None)
 
 
 @pytest.fixture(params=ENGINES)
