@@ -39,6 +39,7 @@ def demo(customers: int, days: int, until: date | None, force: bool) -> None:
     """Make demo feeds, run the whole pipeline on them and print a summary."""
     from segflow.demo import DEMO_MARKER, generate_demo
     from segflow.history import HISTORY_TABLES
+    from segflow.publish import reset as reset_publication
     from segflow.summary import summarize
     from segflow.warehouse import Warehouse
 
@@ -53,6 +54,7 @@ def demo(customers: int, days: int, until: date | None, force: bool) -> None:
     if landing.exists():
         shutil.rmtree(landing)
     with Warehouse(settings) as wh:  # a fresh demo starts from an empty warehouse
+        reset_publication(wh)
         wh.execute("drop schema if exists raw cascade")
         for table in ("quarantine", *HISTORY_TABLES):
             wh.execute(f"drop table if exists {wh.output_schema}.{table}")

@@ -18,7 +18,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from segflow.errors import UserInputError
-from segflow.segments.evaluate import BASE_RELATIONS, require_built, with_clause
+from segflow.segments.evaluate import base_relations, require_built, with_clause
 from segflow.segments.project import SegmentProject
 from segflow.segments.sql import date_literal, membership_sql
 from segflow.settings import Settings
@@ -101,7 +101,11 @@ def _names_list(names: list[str]) -> str:
 
 
 def _evaluate_days(
-    wh: Warehouse, project: SegmentProject, names: list[str], days: list[date]
+    wh: Warehouse,
+    project: SegmentProject,
+    names: list[str],
+    days: list[date],
+    schema: str | None,
 ) -> None:
     """Fill the temporary table of (day, segment, tier, customer_id) for the given days."""
     tiered = [(n, project.definition(n).kind == "tiered") for n in names]
@@ -113,7 +117,7 @@ def _evaluate_days(
     for start in range(0, len(days), DAYS_PER_STATEMENT):
         parts = []
         for day in days[start : start + DAYS_PER_STATEMENT]:
-            ctx, _, ctes = with_clause(project, names, day)
+            ctx, _, ctes = with_clause(project, names, day, schema)
             parts.append(
                 f"({ctes}\nselect as_of as day, segment, tier, customer_id "
                 f"from (\n{membership_sql(tiered, ctx)}\n) as members_of_day)"
@@ -150,7 +154,9 @@ where cur.customer_id is null
     and prev.day < {l_}""")
 
 
-def _write_hot_history(wh: Warehouse, hot: list[str], first: date, last: date) -> int:
+def _write_hot_history(
+    wh: Warehouse, hot: list[str], first: date, last: date, models: str | None
+) -> int:
     schema = wh.output_schema
     f, l_ = date_literal(first), date_literal(last)
     names = _names_list(hot)
@@ -189,7 +195,7 @@ sales as (
         sum(lines.amount) as revenue,
         count(distinct case when lines.quantity > 0 then lines.transaction_id end) as orders
     from {_MEMBERS} as m
-    join {BASE_RELATIONS["int_sales_lines"]} as lines
+    join {base_relations(models)["int_sales_lines"]} as lines
         on lines.customer_id = m.customer_id
         and lines.occurred_on = m.day
     where m.day >= {f}
@@ -334,12 +340,15 @@ def record_history(
     first: date,
     last: date,
     names: list[str] | None = None,
+    schema: str | None = None,
 ) -> RecordedRange:
     """Evaluate the segments (default: all) for every day of [first, last] and record them:
-    hot segments' KPIs, trigger segments' events, and every one's membership intervals."""
+    hot segments' KPIs, trigger segments' events, and every one's membership intervals.
+    The models are read from the published ones, or from a build's `schema` when it is
+    being published (inside the publishing transaction)."""
     if last < first:
         raise UserInputError(f"the range {first} to {last} is empty: the first day is later")
-    require_built(wh)
+    require_built(wh, schema)
     names = sorted(names) if names else sorted(project.segments)
     unknown = [n for n in names if n not in project.segments]
     if unknown:
@@ -352,13 +361,13 @@ def record_history(
     if not names:  # a project without segments has nothing to record
         return result
     started = time.perf_counter()
-    _evaluate_days(wh, project, names, days_between(first - timedelta(days=1), last))
+    _evaluate_days(wh, project, names, days_between(first - timedelta(days=1), last), schema)
     _changes(wh, first, last)
     result.seconds["evaluate"] = time.perf_counter() - started
 
     started = time.perf_counter()
     with wh.transaction():
-        result.history_rows = _write_hot_history(wh, hot, first, last)
+        result.history_rows = _write_hot_history(wh, hot, first, last, schema)
         result.events = _write_events(wh, project, trigger, first, last)
         _write_membership_history(wh, names, first, last)
         _write_days(wh, project, names, first, last)

@@ -54,6 +54,7 @@ class Warehouse:
         self.target = settings.target
         self.output_schema = OUTPUT_SCHEMA[self.target]
         self._conn: Any = self._connect(read_only)
+        self._depth = 0  # open DuckDB transactions (nested ones join the outermost)
 
     # -- connection ------------------------------------------------------------------------
     def _connect(self, read_only: bool) -> Any:
@@ -119,20 +120,41 @@ class Warehouse:
             cur.execute(*self._psycopg(sql, params))
             return cur.fetchall()
 
+    def query_with_names(self, sql: str) -> tuple[list[str], list[tuple]]:
+        """Rows and their column names."""
+        if self.target == "duckdb":
+            cursor = self._conn.execute(sql)
+            return [d[0] for d in cursor.description], cursor.fetchall()
+        with self._conn.cursor() as cur:
+            cur.execute(sql)
+            return [d.name for d in cur.description], cur.fetchall()
+
     def scalar(self, sql: str, params: Sequence[Any] = ()) -> Any:
         rows = self.query(sql, params)
         return rows[0][0] if rows else None
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[None]:
-        """All statements inside commit together or not at all."""
+        """All statements inside commit together or not at all. Nested: the outermost one
+        commits (PostgreSQL makes the inner ones savepoints; DuckDB has none, so an inner
+        failure rolls the whole transaction back)."""
         if self.target == "duckdb":
+            if self._depth:
+                self._depth += 1
+                try:
+                    yield
+                finally:
+                    self._depth -= 1
+                return
             self._conn.execute("BEGIN TRANSACTION")
+            self._depth = 1
             try:
                 yield
             except BaseException:
                 self._conn.execute("ROLLBACK")
                 raise
+            finally:
+                self._depth = 0
             self._conn.execute("COMMIT")
         else:
             with self._conn.transaction():

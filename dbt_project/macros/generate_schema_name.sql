@@ -1,7 +1,12 @@
-{# Layers get plain schema names (staging, intermediate); marts land in the target schema,
-   where dashboards and syncs find the public tables. #}
+{# A segflow build puts every model into its private build schema (SEGFLOW_BUILD_SCHEMA, see
+   segflow/publish.py), published afterwards as views under the names below. Otherwise layers
+   get plain schema names (staging, intermediate) and marts land in the target schema, where
+   dashboards and syncs find the public tables. #}
 {% macro generate_schema_name(custom_schema_name, node) -%}
-    {%- if custom_schema_name is none -%}
+    {%- set build_schema = env_var('SEGFLOW_BUILD_SCHEMA', '') -%}
+    {%- if build_schema -%}
+        {{ build_schema }}
+    {%- elif custom_schema_name is none -%}
         {{ target.schema }}
     {%- else -%}
         {{ custom_schema_name | trim }}

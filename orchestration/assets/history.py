@@ -3,13 +3,20 @@
 One step evaluates the segments for every day of its partition range and writes the three
 tables in one transaction (segflow/history.py). Backfills run as a single run per range
 (BackfillPolicy.single_run), so a year costs one process, not 365 dbt start-ups.
+
+In a build run the same step publishes the build (segflow/publish.py): the day's history,
+the switch of every published view to the new build and the erasure of erased customers
+from the history commit together. It runs after the blocking quality checks of the models
+it depends on, so a failed check leaves everything published as it was.
 """
 
 from datetime import timedelta
 
 import dagster as dg
 
+from orchestration.assets.quality import GATED_ASSETS
 from orchestration.resources import WarehouseResource
+from segflow.dbt import manifest_path
 from segflow.history import (
     EVENTS,
     HOT_HISTORY,
@@ -18,6 +25,7 @@ from segflow.history import (
     new_hot_segments,
     record_history,
 )
+from segflow.publish import model_relations, pending_build, publish, remove_erased_from_history
 from segflow.segments.project import load_project
 
 # What the history reads: the day-independent models the evaluation starts from.
@@ -26,6 +34,7 @@ UPSTREAM = [
     dg.AssetKey(["intermediate", "int_sales_lines"]),
     dg.AssetKey(["intermediate", "int_events"]),
     dg.AssetKey(["staging", "stg_customer_attributes"]),
+    *GATED_ASSETS,  # their blocking checks must pass before a build is published
 ]
 HISTORY_ASSETS = [HOT_HISTORY, EVENTS, MEMBERSHIP_HISTORY]
 
@@ -77,8 +86,10 @@ def make_history_assets(partitions: dg.PartitionsDefinition) -> dg.AssetsDefinit
         window = context.partition_time_window
         first = window.start.date()
         last = window.end.date() - timedelta(days=1)
-        with warehouse.connect() as wh:
-            recorded = record_history(wh, project, first, last, config.segments or None)
+        with warehouse.connect() as wh, wh.transaction():
+            build = pending_build(wh, context.run.run_id)
+            schema = build.slot if build else None
+            recorded = record_history(wh, project, first, last, config.segments or None, schema)
             context.log.info(
                 f"recorded {recorded.days} day(s) {first}..{last} of {len(recorded.segments)} "
                 f"segment(s) in {sum(recorded.seconds.values()):.1f} s"
@@ -95,8 +106,18 @@ def make_history_assets(partitions: dg.PartitionsDefinition) -> dg.AssetsDefinit
                         f"from {start} to {first - timedelta(days=1)}"
                     )
                     backfilled = record_history(
-                        wh, project, start, first - timedelta(days=1), names
+                        wh, project, start, first - timedelta(days=1), names, schema
                     )
+            if build:
+                relations = model_relations(
+                    manifest_path(settings.dbt_project_dir), wh.output_schema
+                )
+                publish(wh, build, relations)
+                erased = remove_erased_from_history(wh, build)
+                context.log.info(
+                    f"published the build as of {build.as_of} ({build.slot}, "
+                    f"{len(relations)} models); {erased} history row(s) of erased customers removed"
+                )
         metadata = {
             "days": recorded.days,
             "segments": len(recorded.segments),

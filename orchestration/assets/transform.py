@@ -1,15 +1,17 @@
 """The dbt models as assets (dagster-dbt), with dbt tests as asset checks."""
 
 import json
+import os
 from collections.abc import Mapping
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 
-from orchestration.resources import export_settings_for_dbt
-from segflow.settings import load_settings
+from orchestration.resources import WarehouseResource, export_settings_for_dbt
+from segflow.publish import record_build, start_build
 
 
 class BuildConfig(dg.Config):
@@ -26,13 +28,31 @@ class SegflowTranslator(DagsterDbtTranslator):
 def make_dbt_models(project: DbtProject, manifest: Path) -> dg.AssetsDefinition:
     @dbt_assets(manifest=manifest, project=project, dagster_dbt_translator=SegflowTranslator())
     def segflow_dbt_models(
-        context: dg.AssetExecutionContext, dbt: DbtCliResource, config: BuildConfig
+        context: dg.AssetExecutionContext,
+        dbt: DbtCliResource,
+        warehouse: WarehouseResource,
+        config: BuildConfig,
     ):
         export_settings_for_dbt()
+        settings = warehouse.settings()
         # A partitioned run (nightly, sensor, `segflow build`) builds as of its partition's day.
-        as_of = config.as_of or context.run.tags.get("dagster/partition") or load_settings().today().isoformat()
-        context.log.info(f"dbt build as of {as_of}")
-        args = ["build", "--vars", json.dumps({"as_of": as_of})]
-        yield from dbt.cli(args, context=context).stream()
+        as_of = date.fromisoformat(
+            config.as_of
+            or context.run.tags.get("dagster/partition")
+            or settings.today().isoformat()
+        )
+        # Into the slot that is not published: readers keep seeing the last publication until
+        # the history step publishes this build (segflow/publish.py).
+        with warehouse.connect() as wh:
+            slot = start_build(wh)
+        context.log.info(f"dbt build as of {as_of} into the build schema {slot}")
+        args = ["build", "--vars", json.dumps({"as_of": as_of.isoformat()})]
+        os.environ["SEGFLOW_BUILD_SCHEMA"] = slot
+        try:
+            yield from dbt.cli(args, context=context).stream()
+        finally:
+            del os.environ["SEGFLOW_BUILD_SCHEMA"]
+        with warehouse.connect() as wh:
+            record_build(wh, slot, context.run.run_id, as_of)
 
     return segflow_dbt_models

@@ -46,21 +46,30 @@ BASE_RELATIONS = {
 }
 
 
-def require_built(wh: Warehouse) -> None:
-    if not wh.table_exists("intermediate", "int_customer_versions"):
+def base_relations(schema: str | None = None) -> dict[str, str]:
+    """The models the evaluation starts from: the published ones, or all in one `schema`
+    (a build not yet published, see segflow/publish.py)."""
+    if schema is None:
+        return dict(BASE_RELATIONS)
+    return {name: f"{schema}.{name}" for name in BASE_RELATIONS}
+
+
+def require_built(wh: Warehouse, schema: str | None = None) -> None:
+    if not wh.table_exists(schema or "intermediate", "int_customer_versions"):
         raise UserInputError("the warehouse has no built models yet: run `segflow build` first")
 
 
 def with_clause(
-    project: SegmentProject, names: list[str], as_of: date
+    project: SegmentProject, names: list[str], as_of: date, schema: str | None = None
 ) -> tuple[Context, Segments, str]:
     """CTEs for the population, features and flags of the given segments (and what they
-    refer to), and `seg__<name>` for each of the given ones."""
+    refer to), and `seg__<name>` for each of the given ones; read from the published models
+    or from those in `schema`."""
     closure: list[str] = []
     for name in names:
         closure += [n for n in project.closure(name) if n not in closure]
     relations = {
-        **BASE_RELATIONS,
+        **base_relations(schema),
         POPULATION: "population",
         ATTRIBUTES: "attribute_values",
         SALES_FEATURES: "sales_features",
@@ -113,9 +122,7 @@ select
     )[0]
     tiers: list[tuple[str, int]] = []
     if project.definition(name).kind == "tiered":
-        counts = dict(
-            wh.query(f"{ctes}\nselect tier, count(*) from seg__{name} group by tier")
-        )
+        counts = dict(wh.query(f"{ctes}\nselect tier, count(*) from seg__{name} group by tier"))
         tiers = [(t.name, counts.get(t.name, 0)) for t in project.definition(name).tiers or []]
     listed = project.segments[name].static_members
     outside = len(listed) - members if project.definition(name).kind == "static" else 0
@@ -173,9 +180,7 @@ def evaluate_members(
     require_built(wh)
     tier = "tier" if project.definition(name).kind == "tiered" else "cast(null as varchar)"
     _, _, ctes = with_clause(project, [name], as_of)
-    rows = wh.query(
-        f"{ctes}\nselect customer_id, {tier} from seg__{name} order by customer_id"
-    )
+    rows = wh.query(f"{ctes}\nselect customer_id, {tier} from seg__{name} order by customer_id")
     return [(r[0], r[1]) for r in rows]
 
 

@@ -1,0 +1,183 @@
+"""Atomic publication of a build (spec: "a failed run leaves yesterday's tables as they were").
+
+dbt builds every model into a private build schema, one of two slots used in turn; the
+published names (`staging.stg_*`, `intermediate.int_*`, and the marts, segments and stats in
+the output schema) are views on the published slot. Publishing a build switches every view
+to the new slot, records the day's history and removes erased customers from it, all in one
+transaction: until it commits, readers see yesterday's tables whole; if anything fails
+before, nothing of the build is visible. The next build rebuilds the other slot from scratch.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+from segflow.history import EVENTS, MEMBERSHIP_HISTORY, ensure_history_tables
+from segflow.warehouse import Warehouse
+
+SLOTS = ("segflow_a", "segflow_b")
+BUILDS = "segflow_builds"  # one row per build: slot, run, day, when built and published
+PUBLISHED = "segflow_published_relations"  # the views publishing made, to replace or drop
+
+
+@dataclass(frozen=True)
+class Build:
+    slot: str
+    run_id: str
+    as_of: date
+
+
+def _ensure_tables(wh: Warehouse) -> None:
+    schema, text = wh.output_schema, "varchar"
+    wh.execute(
+        f"create table if not exists {schema}.{BUILDS} (slot {text} not null, run_id {text} "
+        "not null, as_of date not null, built_at timestamp not null, published_at timestamp)"
+    )
+    wh.execute(
+        f"create table if not exists {schema}.{PUBLISHED} (schema_name {text} not null, "
+        f"relation {text} not null, slot {text} not null)"
+    )
+
+
+def published_slot(wh: Warehouse) -> str | None:
+    """The slot the published views read, if anything was published yet."""
+    if not wh.table_exists(wh.output_schema, BUILDS):
+        return None
+    return wh.scalar(
+        f"select slot from {wh.output_schema}.{BUILDS} where published_at is not null "
+        "order by published_at desc limit 1"
+    )
+
+
+def start_build(wh: Warehouse) -> str:
+    """Empty the slot that is not published and return it, for dbt to build into."""
+    published = published_slot(wh)
+    slot = SLOTS[1] if published == SLOTS[0] else SLOTS[0]
+    wh.execute(f"drop schema if exists {slot} cascade")
+    wh.execute(f"create schema {slot}")
+    return slot
+
+
+def record_build(wh: Warehouse, slot: str, run_id: str, as_of: date) -> None:
+    """Note a complete build of `slot` by the run, waiting to be published."""
+    _ensure_tables(wh)
+    with wh.transaction():
+        wh.execute(f"delete from {wh.output_schema}.{BUILDS} where published_at is null")
+        wh.execute(
+            f"insert into {wh.output_schema}.{BUILDS} (slot, run_id, as_of, built_at) "
+            "values (?, ?, ?, ?)",
+            (slot, run_id, as_of, _now()),
+        )
+
+
+def pending_build(wh: Warehouse, run_id: str) -> Build | None:
+    """The build this run made and has not published yet (a `history`-only run has none)."""
+    if not wh.table_exists(wh.output_schema, BUILDS):
+        return None
+    rows = wh.query(
+        f"select slot, run_id, as_of from {wh.output_schema}.{BUILDS} "
+        "where run_id = ? and published_at is null",
+        (run_id,),
+    )
+    return Build(*rows[0]) if rows else None
+
+
+def model_relations(manifest: Path, output_schema: str) -> dict[str, str]:
+    """Each dbt model's published name -> the schema it is published in: its configured
+    schema (staging, intermediate) or the output schema, as the dbt project lays them out."""
+    nodes = json.loads(manifest.read_text())["nodes"].values()
+    return {
+        node["name"]: node["config"].get("schema") or output_schema
+        for node in nodes
+        if node["resource_type"] == "model" and node["config"]["materialized"] != "ephemeral"
+    }
+
+
+def publish(wh: Warehouse, build: Build, relations: dict[str, str]) -> None:
+    """Point every published name at the build's slot. Call inside a transaction."""
+    _ensure_tables(wh)
+    schema = wh.output_schema
+    before = wh.query(f"select schema_name, relation from {schema}.{PUBLISHED}")
+    for owner, relation in before:
+        if relations.get(relation) != owner:  # a model that is gone, or has moved
+            _drop(wh, owner, relation)
+    for relation, owner in sorted(relations.items()):
+        wh.execute(f"create schema if not exists {owner}")
+        _replace_with_view(wh, owner, relation, f"select * from {build.slot}.{relation}")
+    wh.execute(f"delete from {schema}.{PUBLISHED}")
+    for relation, owner in sorted(relations.items()):
+        wh.execute(
+            f"insert into {schema}.{PUBLISHED} (schema_name, relation, slot) values (?, ?, ?)",
+            (owner, relation, build.slot),
+        )
+    wh.execute(
+        f"update {schema}.{BUILDS} set published_at = ? where run_id = ? and slot = ?",
+        (_now(), build.run_id, build.slot),
+    )
+
+
+def remove_erased_from_history(wh: Warehouse, build: Build) -> int:
+    """Erasure applies to every day: drop erased customers' events and membership intervals
+    (the recorded counts of hot_segment_history stay, spec/feeds.md)."""
+    ensure_history_tables(wh)
+    erased = f"select customer_id from {build.slot}.int_customer_versions where is_erased"
+    removed = 0
+    for table in (EVENTS, MEMBERSHIP_HISTORY):
+        name = f"{wh.output_schema}.{table}"
+        removed += wh.scalar(f"select count(*) from {name} where customer_id in ({erased})")
+        wh.execute(f"delete from {name} where customer_id in ({erased})")
+    return removed
+
+
+def reset(wh: Warehouse) -> None:
+    """Forget every build and published view (a fresh `segflow demo`)."""
+    if wh.table_exists(wh.output_schema, PUBLISHED):
+        for owner, relation in wh.query(
+            f"select schema_name, relation from {wh.output_schema}.{PUBLISHED}"
+        ):
+            _drop(wh, owner, relation)
+    for slot in SLOTS:
+        wh.execute(f"drop schema if exists {slot} cascade")
+    for table in (BUILDS, PUBLISHED):
+        wh.execute(f"drop table if exists {wh.output_schema}.{table}")
+
+
+def _relation_type(wh: Warehouse, schema: str, relation: str) -> str | None:
+    return wh.scalar(
+        "select table_type from information_schema.tables "
+        "where table_schema = ? and table_name = ?",
+        (schema, relation),
+    )
+
+
+def _drop(wh: Warehouse, schema: str, relation: str) -> None:
+    kind = _relation_type(wh, schema, relation)
+    if kind is None:
+        return
+    # PostgreSQL: a model built in place by an older segflow may have dependent views of its
+    # own models; they are replaced in the same transaction.
+    cascade = " cascade" if wh.target == "postgres" else ""
+    what = "view" if kind == "VIEW" else "table"
+    wh.execute(f"drop {what} if exists {schema}.{relation}{cascade}")
+
+
+def _replace_with_view(wh: Warehouse, schema: str, relation: str, select: str) -> None:
+    if _relation_type(wh, schema, relation) == "VIEW":
+        if wh.target == "duckdb":
+            wh.execute(f"create or replace view {schema}.{relation} as {select}")
+            return
+        try:  # keeps views that users built on ours, when the columns still fit
+            with wh.transaction():
+                wh.execute(f"create or replace view {schema}.{relation} as {select}")
+            return
+        except Exception:  # noqa: BLE001 - columns changed: replace it (a savepoint rolled back)
+            pass
+    _drop(wh, schema, relation)
+    wh.execute(f"create view {schema}.{relation} as {select}")
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
