@@ -4,6 +4,7 @@ import dagster as dg
 
 from orchestration.assets.history import make_history_assets
 from orchestration.assets.ingestion import ingestion_assets
+from orchestration.assets.quality import quality_checks
 from orchestration.assets.transform import make_dbt_models
 from orchestration.dbt_project import dbt_project
 from orchestration.jobs import make_jobs
@@ -23,6 +24,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
     build_job, history_job = make_jobs()
     return dg.Definitions(
         assets=[*ingestion_assets, dbt_models, make_history_assets(partitions)],
+        asset_checks=quality_checks,
         jobs=[build_job, history_job],
         schedules=[make_nightly_schedule(build_job, settings)],
         sensors=[make_delivery_sensor(build_job, settings)],

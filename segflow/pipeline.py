@@ -176,6 +176,7 @@ def _execute(job, run_config: dict, tags: dict[str, str]) -> RunOutcome:
             run_config=run_config, instance=instance, tags=tags, raise_on_error=False
         )
     outcome = RunOutcome(run_id=result.run_id)
+    blocking: list[str] = []
     for event in result.all_events:
         if event.is_step_materialization:
             key = event.asset_key.to_user_string()
@@ -185,8 +186,16 @@ def _execute(job, run_config: dict, tags: dict[str, str]) -> RunOutcome:
             event.event_type_value == "ASSET_CHECK_EVALUATION"
             and not event.event_specific_data.passed
         ):
-            outcome.failed_checks.append(event.event_specific_data.check_name)
+            check = event.event_specific_data
+            outcome.failed_checks.append(check.check_name)
+            if check.severity == dg.AssetCheckSeverity.ERROR:
+                blocking.append(
+                    f"{check.check_name} on {check.asset_key.to_user_string()}: "
+                    f"{check.description or 'failed'}"
+                )
     if not result.success:
+        if blocking:  # say what the data got wrong, not only which step stopped
+            raise RunFailed("check failed, nothing was published: " + "; ".join(blocking))
         raise RunFailed(_failure_message(result))
     return outcome
 
@@ -203,7 +212,10 @@ def _failure_message(result) -> str:
         if data.user_failure_data and data.user_failure_data.description:
             detail = data.user_failure_data.description
         else:
-            detail = data.error.message.strip().splitlines()[-1] if data.error else "unknown"
+            error = data.error
+            while error is not None and error.cause is not None:  # the user code's own error
+                error = error.cause
+            detail = error.message.strip().splitlines()[0] if error else "unknown"
             detail = (
                 detail.split(": ", 1)[-1] if detail.startswith(("segflow.", "dagster")) else detail
             )
