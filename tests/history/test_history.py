@@ -25,7 +25,7 @@ from segflow.pipeline import run_build, run_history
 from segflow.segments import evaluate
 from segflow.segments.project import load_project
 from segflow.warehouse import Warehouse
-from tests.conftest import ENGINES, configure_project, postgres_database
+from tests.conftest import ENGINES, configure_project, project_per_engine
 from tests.feedfiles import deliver
 
 CUSTOMERS = (
@@ -87,14 +87,7 @@ JUST_SIGNED_UP[date(2026, 3, 7)] = (0, 0)
 
 @pytest.fixture(scope="module", params=ENGINES)
 def timeline(request, tmp_path_factory):
-    engine = request.param
-    root = tmp_path_factory.mktemp(f"history_{engine}")
-    with pytest.MonkeyPatch.context() as mp:
-        if engine == "postgres":
-            with postgres_database() as database:
-                yield _project(mp, root, engine, database)
-        else:
-            yield _project(mp, root, engine, None)
+    yield from project_per_engine(request, tmp_path_factory, "history", _project)
 
 
 def _project(mp, root, engine, database):

@@ -116,7 +116,9 @@ def _snapshot(settings) -> dict[str, list[tuple]]:
     with Warehouse(settings) as wh:
         tables = wh.query(
             "select table_schema, table_name from information_schema.tables "
-            "where table_schema in (?, 'raw', 'staging', 'intermediate')",
+            "where table_schema in (?, 'raw', 'staging', 'intermediate') "
+            # Bookkeeping of the build slots: a row per run, and the slot alternates.
+            "and table_name not in ('segflow_builds', 'segflow_published_relations')",
             (wh.output_schema,),
         )
         return {
@@ -136,7 +138,8 @@ def test_population_as_of_two_dates_and_rebuilding_a_day_changes_nothing(project
         "intermediate/int_customer_versions",
         "dim_population",
     } <= set(outcome.materialized)
-    assert outcome.failed_checks == []
+    # Only a warning, which publishes anyway: T3's product is not in the article master.
+    assert outcome.failed_checks == ["gx_transactions"]
     at_d1 = _population(project)
     assert set(at_d1) == {"C1", "C3", "C4", "C6", "C7"}
     assert at_d1["C7"][1] == "m"  # before both same-day versions: the oldest version

@@ -15,21 +15,19 @@ from segflow.pipeline import run_build
 from segflow.segments import evaluate
 from segflow.segments.project import load_project
 from segflow.warehouse import Warehouse
-from tests.conftest import ENGINES, compile_segments, configure_project, postgres_database
+from tests.conftest import (
+    ENGINES,
+    compile_segments,
+    configure_project,
+    project_per_engine,
+)
 from tests.segments.fixture_data import SEGMENTS, D, write_feeds, write_segments
 
 
 @pytest.fixture(scope="module", params=ENGINES)
 def built(request, tmp_path_factory):
     """A project with the hand-made feeds and segments, built as of D."""
-    engine = request.param
-    root = tmp_path_factory.mktemp(f"semantics_{engine}")
-    with pytest.MonkeyPatch.context() as mp:
-        if engine == "postgres":
-            with postgres_database() as database:
-                yield _build(mp, root, engine, database)
-        else:
-            yield _build(mp, root, engine, None)
+    yield from project_per_engine(request, tmp_path_factory, "semantics", _build)
 
 
 def _build(mp, root, engine, database):

@@ -1,0 +1,320 @@
+"""Quality checks and atomic publication, through real Dagster runs on DuckDB and PostgreSQL.
+
+A build is published only when its blocking Great Expectations checks pass; a run failing at
+any step (dbt, a check, the publishing transaction) leaves every published table, view and
+history row exactly as it was.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+
+from segflow.errors import RunFailed
+from segflow.history import record_history
+from segflow.pipeline import run_build
+from segflow.publish import BUILDS, SLOTS, published_slot
+from segflow.quality import validate
+from segflow.segments.project import load_project
+from segflow.settings import load_settings
+from segflow.warehouse import Warehouse
+from tests.conftest import (
+    ENGINES,
+    compile_segments,
+    configure_project,
+    project_per_engine,
+)
+from tests.feedfiles import TRANSACTION_HEADER, deliver
+
+D1, D2 = date(2026, 3, 10), date(2026, 3, 11)
+SALE_HEADER = [*TRANSACTION_HEADER[:-1], "currency"]  # sales lines with their currency
+SEGMENTS = {
+    "buyers": "title: Bought once\nhot: true\nrules:\n  metric: orders\n  gte: 1\n",
+    "everyone": "title: Everyone\nrules:\n  profile: customer_id\n  is: present\n",
+}
+
+
+@pytest.fixture(scope="module", params=ENGINES)
+def published(request, tmp_path_factory):
+    """A project built and published as of D1."""
+    yield from project_per_engine(request, tmp_path_factory, "publication", _project)
+
+
+def _project(mp, root, engine, database):
+    configure_project(mp, root, engine, database)
+    mp.setenv("SEGFLOW_HOT_BACKFILL_DAYS", "3")
+    settings = load_settings()
+    landing = settings.landing_dir
+    deliver(
+        landing,
+        "customers",
+        "2026-03-01.csv",
+        ["customer_id", "email", "signup_date", "updated_at"],
+        [[f"K{i}", f"k{i}@x.com", "2026-01-01", "2026-01-01 10:00"] for i in range(1, 5)],
+    )
+    deliver(landing, "products", "2026-01-01.csv", ["product_id"], [["P1"]])
+    deliver(
+        landing,
+        "transactions",
+        "2026-03-09.csv",
+        SALE_HEADER,
+        [["T1", "1", "K1", "2026-03-05 12:00", "P1", "1", "10.00", "EUR"]],
+    )
+    for name, text in SEGMENTS.items():
+        (settings.segments_dir / f"{name}.yml").write_text(text)
+    compile_segments(settings)
+    run_build(settings, as_of=D1)
+    return settings
+
+
+def _published_state(settings) -> dict[str, list[tuple]]:
+    """Every row readers can see: the published views, the history, the publication.
+    (Not `staging`: its views read `raw` directly, where accepted deliveries load at once.)"""
+    with Warehouse(settings) as wh:
+        relations = wh.query(
+            "select table_schema, table_name from information_schema.tables "
+            "where table_schema in (?, 'intermediate') and table_name <> ?",
+            (wh.output_schema, BUILDS),
+        )
+        state = {
+            f"{s}.{t}": sorted(wh.query(f'select * from {s}."{t}"'), key=repr) for s, t in relations
+        }
+        state["published"] = wh.query(
+            f"select slot, as_of, published_at from {wh.output_schema}.{BUILDS} "
+            "where published_at is not null order by published_at"
+        )
+    return state
+
+
+def test_a_build_is_published_as_views_on_its_slot(published):
+    with Warehouse(published) as wh:
+        slot = published_slot(wh)
+        assert slot in SLOTS
+        kinds = dict(
+            wh.query(
+                "select table_schema || '.' || table_name, table_type "
+                "from information_schema.tables where table_name in "
+                "('stg_transactions', 'int_sales_lines', 'seg_buyers', 'segment_stats')"
+            )
+        )
+        members = wh.query(f"select customer_id from {wh.output_schema}.seg_buyers")
+        stats = wh.query(f"select segment, members from {wh.output_schema}.segment_stats")
+    out = "main" if published.target == "duckdb" else "public"
+    assert {k: v for k, v in kinds.items() if not k.startswith("segflow_")} == {
+        "staging.stg_transactions": "VIEW",
+        "intermediate.int_sales_lines": "VIEW",
+        f"{out}.seg_buyers": "VIEW",
+        f"{out}.segment_stats": "VIEW",
+    }
+    assert members == [("K1",)]
+    assert sorted(stats) == [("buyers", 1), ("everyone", 4)]
+
+
+def test_a_failing_blocking_check_stops_publication_until_the_file_is_fixed(published):
+    before = _published_state(published)
+    bad = deliver(
+        published.landing_dir,
+        "transactions",
+        "2026-03-10.csv",
+        SALE_HEADER,
+        [["T2", "1", "K2", "2026-03-10 12:00", "P1", "1", "12.00", "USD"]],
+    )
+    with pytest.raises(RunFailed) as failed:
+        run_build(published, as_of=D2)
+    message = str(failed.value)
+    assert "gx_transactions" in message and "one currency per project" in message
+    # The history step (which publishes) did not run: nothing readers see has changed.
+    assert _published_state(published) == before
+    with pytest.raises(RunFailed, match="one currency per project"):
+        run_build(published, as_of=D2)  # and keeps failing
+
+    deliver(
+        published.landing_dir,
+        "transactions",
+        bad.name,
+        SALE_HEADER,
+        [["T2", "1", "K2", "2026-03-10 12:00", "P1", "1", "12.00", "EUR"]],
+    )
+    outcome = run_build(published, as_of=D2)
+    assert "segment_membership_history" in outcome.materialized
+    with Warehouse(published) as wh:
+        members = wh.query(f"select customer_id from {wh.output_schema}.seg_buyers order by 1")
+    assert members == [("K1",), ("K2",)]
+
+
+def test_a_dbt_failure_mid_run_leaves_everything_published_as_it_was(published, monkeypatch):
+    from dagster_dbt.core.dbt_cli_invocation import DbtCliInvocation
+
+    before = _published_state(published)
+    real_stream = DbtCliInvocation.stream
+
+    def stream_then_fail(self, *args, **kwargs):
+        yield from real_stream(self, *args, **kwargs)  # every model is built into the slot
+        raise RuntimeError("dbt died after building its models")
+
+    monkeypatch.setattr(DbtCliInvocation, "stream", stream_then_fail)
+    deliver(
+        published.landing_dir,
+        "transactions",
+        "2026-03-12.csv",
+        SALE_HEADER,
+        [["T3", "1", "K3", "2026-03-11 12:00", "P1", "1", "8.00", "EUR"]],
+    )
+    with pytest.raises(RunFailed, match="dbt died after building its models"):
+        run_build(published, as_of=D2)
+    assert _published_state(published) == before
+
+
+def test_a_failure_inside_the_publishing_transaction_rolls_all_of_it_back(published, monkeypatch):
+    before = _published_state(published)
+
+    def fail(*_args, **_kwargs):
+        raise RuntimeError("the warehouse went away while publishing")
+
+    # Called after the history is written and every view switched to the new slot.
+    monkeypatch.setattr(
+        "orchestration.assets.history.remove_erased_from_history", fail, raising=True
+    )
+    deliver(
+        published.landing_dir,
+        "transactions",
+        "2026-03-13.csv",
+        SALE_HEADER,
+        [["T4", "1", "K4", "2026-03-11 13:00", "P1", "1", "9.00", "EUR"]],
+    )
+    with pytest.raises(RunFailed, match="the warehouse went away while publishing"):
+        run_build(published, as_of=D2)
+    assert _published_state(published) == before
+    monkeypatch.undo()
+    run_build(published, as_of=D2)  # the same build publishes once the fault is gone
+    with Warehouse(published) as wh:
+        members = wh.query(f"select customer_id from {wh.output_schema}.seg_buyers order by 1")
+    assert ("K4",) in members
+
+
+# -- the suites themselves, on a copy of the published build with injected faults ----------
+
+
+def _copy_build(wh: Warehouse, schema: str) -> None:
+    slot = published_slot(wh)
+    wh.execute(f"drop schema if exists {schema} cascade")
+    wh.execute(f"create schema {schema}")
+    for (name,) in wh.query(
+        "select table_name from information_schema.tables where table_schema = ?", (slot,)
+    ):
+        wh.execute(f"create table {schema}.{name} as select * from {slot}.{name}")
+
+
+def test_membership_suite_finds_duplicates_outsiders_and_erased_members(published):
+    with Warehouse(published) as wh:
+        _copy_build(wh, "qa_membership")
+        assert validate(wh, published, "segment_membership", "qa_membership").passed
+        buyers = {
+            r[0]
+            for r in wh.query(
+                "select customer_id from qa_membership.segment_membership where segment = 'buyers'"
+            )
+        }
+        wh.execute(
+            "insert into qa_membership.segment_membership (segment, tier, customer_id, as_of) "
+            "select segment, tier, customer_id, as_of from qa_membership.segment_membership "
+            "where segment = 'buyers'"
+        )
+        wh.execute(
+            "insert into qa_membership.segment_membership (segment, tier, customer_id, as_of) "
+            f"values ('buyers', null, 'NOBODY', '{D1}')"
+        )
+        wh.execute(
+            "update qa_membership.int_customer_versions set is_erased = true "
+            "where customer_id = 'K3'"
+        )
+        outcome = validate(wh, published, "segment_membership", "qa_membership")
+    failed = {e.description: e for e in outcome.failed}
+    assert not outcome.passed
+    assert set(failed) == {
+        "membership keys unique: a customer is in a segment once",
+        "members within the population",
+        "no erased customer in any segment",
+    }
+    duplicate = failed["membership keys unique: a customer is in a segment once"]
+    assert duplicate.critical and duplicate.unexpected == 2 * len(buyers)  # both copies
+    assert {s["customer_id"] for s in duplicate.samples} <= buyers and "K1" in buyers
+    outsider = failed["members within the population"]
+    assert [s["customer_id"] for s in outsider.samples] == ["NOBODY"]
+    assert outsider.samples[0]["in_population"] is False
+    erased = failed["no erased customer in any segment"]
+    assert {s["customer_id"] for s in erased.samples} == {"K3"}  # in `everyone` (and more)
+
+
+def test_stats_suite_checks_consistency_and_the_size_change_bound(published, monkeypatch):
+    with Warehouse(published) as wh:
+        _copy_build(wh, "qa_stats")
+        # Record the day before the build, so that its sizes are known.
+        as_of = wh.scalar("select max(as_of) from qa_stats.segment_stats")
+        day_before = as_of - timedelta(days=1)
+        record_history(wh, load_project(published.segments_dir), day_before, day_before)
+        assert validate(wh, published, "segment_stats", "qa_stats").passed
+        wh.execute(
+            "update qa_stats.segment_stats set members = members + 2 where segment = 'buyers'"
+        )
+        outcome = validate(wh, published, "segment_stats", "qa_stats")
+    (failed,) = outcome.failed
+    assert failed.description.startswith("stats consistent with memberships")
+    (row,) = failed.samples
+    assert row["segment"] == "buyers" and row["members"] == row["members_counted"] + 2
+    assert row["members_before"] >= 1
+    assert row["size_change"] is None  # a handful of members the day before: under the floor
+
+    # With a floor of 1 member, two more members is a change of over 50 %: the default bound.
+    monkeypatch.setenv("SEGFLOW_SIZE_CHANGE_MIN_MEMBERS", "1")
+    settings = load_settings()
+    with Warehouse(settings) as wh:
+        outcome = validate(wh, settings, "segment_stats", "qa_stats")
+    changes = [e for e in outcome.failed if e.description.startswith("day-over-day")]
+    assert changes and changes[0].critical
+    (row,) = changes[0].samples
+    before = row["members_before"]
+    assert row["segment"] == "buyers"
+    assert row["size_change"] == pytest.approx(abs(row["members"] - before) / before)
+    assert row["size_change"] > 0.5
+    monkeypatch.setenv("SEGFLOW_MAX_SIZE_CHANGE", "100")  # a wider bound lets it through
+    settings = load_settings()
+    with Warehouse(settings) as wh:
+        outcome = validate(wh, settings, "segment_stats", "qa_stats")
+    assert [e.description for e in outcome.failed] == [failed.description]
+
+
+def test_feed_suites_warn_on_unknown_articles_and_event_types_but_stop_on_dates(published):
+    with Warehouse(published) as wh:
+        _copy_build(wh, "qa_feeds")
+        wh.execute(
+            "insert into qa_feeds.stg_transactions (transaction_id, line_id, customer_id, "
+            "occurred_at, occurred_on, product_id, quantity, amount, currency, source_file) "
+            "select 'X' || transaction_id, line_id, 'K2', occurred_at, occurred_on, 'P404', 1, 3, "
+            "currency, 'transactions/x.csv' from qa_feeds.stg_transactions"
+        )
+        outcome = validate(wh, published, "transactions", "qa_feeds")
+        assert outcome.passed  # an unknown article is a warning (spec/feeds.md)
+        (warning,) = outcome.failed
+        assert not warning.critical and warning.observed == 0.5
+        assert warning.description.startswith("share of sales lines whose product_id")
+
+        wh.execute("update qa_feeds.stg_transactions set occurred_on = '2099-01-01'")
+        outcome = validate(wh, published, "transactions", "qa_feeds")
+        assert not outcome.passed
+        dates = [e for e in outcome.failed if e.critical]
+        assert [e.description for e in dates] == [
+            "sale dates in a sane range: not before 2000, not in the future"
+        ]
+        assert dates[0].unexpected == outcome.rows  # every line is now in 2099
+        assert len(dates[0].samples) == min(outcome.rows, 5)
+        assert {s["occurred_on"] for s in dates[0].samples} == {"2099-01-01"}
+
+        wh.execute(
+            "update qa_feeds.stg_customers set email = 'not-an-address' where customer_id = 'K2'"
+        )
+        outcome = validate(wh, published, "customers", "qa_feeds")
+        assert outcome.passed and [e.samples[0]["email"] for e in outcome.failed] == [
+            "not-an-address"
+        ]
