@@ -1,4 +1,5 @@
-"""`dagster dev` serves the project's asset graph (the command the demo prints)."""
+"""`dagster dev` serves the project's asset graph (the command the demo prints), and shows
+the result of a failed run's quality checks: the failing expectation and its sample rows."""
 
 from __future__ import annotations
 
@@ -10,17 +11,27 @@ import subprocess
 import sys
 import time
 import urllib.request
+from datetime import date
 from pathlib import Path
 
 import pytest
 
+from segflow.errors import RunFailed
+from segflow.pipeline import run_build
 from segflow.settings import PROJECT_ROOT
+from tests.conftest import configure_project
+from tests.feedfiles import TRANSACTION_HEADER, deliver
 
 QUERY = "{ assetNodes { assetKey { path } isPartitioned } }"
 AUTOMATION = """{ workspaceOrError { ... on Workspace { locationEntries { locationOrLoadError {
   ... on RepositoryLocation { repositories { name
     schedules { name cronSchedule executionTimezone scheduleState { status } }
     sensors { name } } } } } } } }"""
+CHECKS = """{ assetNodes(assetKeys: [{path: ["staging", "stg_transactions"]}]) {
+  assetChecksOrError { ... on AssetChecks { checks { name blocking
+    executionForLatestMaterialization { status evaluation { success severity description
+      metadataEntries { label ... on MarkdownMetadataEntry { mdStr }
+        ... on JsonMetadataEntry { jsonString } } } } } } } } }"""
 
 
 def _free_port() -> int:
@@ -29,19 +40,41 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def _failed_build(tmp_path: Path, monkeypatch) -> None:
+    """A project on DuckDB whose build was stopped by a blocking check: a sale dated 2099."""
+    settings = configure_project(monkeypatch, tmp_path, "duckdb")
+    landing = settings.landing_dir
+    deliver(
+        landing,
+        "customers",
+        "2026-03-01.csv",
+        ["customer_id", "signup_date", "updated_at"],
+        [[k, "2026-01-01", "2026-01-01 10:00"] for k in ("K1", "K2")],
+    )
+    deliver(landing, "products", "2026-03-01.csv", ["product_id"], [["P1"]])
+    deliver(
+        landing,
+        "transactions",
+        "2026-03-09.csv",
+        TRANSACTION_HEADER,
+        [
+            ["T1", "1", "K1", "2026-03-05 12:00", "P1", "1", "10.00", ""],
+            ["T2", "1", "K2", "2099-03-05 12:00", "P1", "1", "12.00", ""],
+        ],
+    )
+    with pytest.raises(RunFailed, match="gx_transactions"):
+        run_build(settings, as_of=date(2026, 3, 10))
+
+
 @pytest.mark.slow
-def test_dagster_dev_serves_the_asset_graph(tmp_path):
+def test_dagster_dev_serves_the_asset_graph_and_the_checks(tmp_path, monkeypatch):
+    _failed_build(tmp_path, monkeypatch)  # into the DAGSTER_HOME the server then reads
     port = _free_port()
-    env = {
-        **os.environ,
-        "DAGSTER_HOME": str(tmp_path),
-        "SEGFLOW_DUCKDB_PATH": str(tmp_path / "warehouse.duckdb"),
-    }
     dagster = Path(sys.executable).parent / "dagster"
     server = subprocess.Popen(
         [str(dagster), "dev", "-h", "127.0.0.1", "-p", str(port)],
         cwd=PROJECT_ROOT,
-        env=env,
+        env=dict(os.environ),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,
@@ -49,6 +82,7 @@ def test_dagster_dev_serves_the_asset_graph(tmp_path):
     try:
         nodes = _wait_for_assets(port, server, deadline=time.monotonic() + 150)
         automation = _graphql(port, AUTOMATION)
+        (stg_transactions,) = _graphql(port, CHECKS)["assetNodes"]
     finally:
         os.killpg(server.pid, signal.SIGINT)
         try:
@@ -66,6 +100,21 @@ def test_dagster_dev_serves_the_asset_graph(tmp_path):
     assert (nightly["name"], nightly["cronSchedule"]) == ("nightly", "0 2 * * *")
     assert nightly["scheduleState"]["status"] == "RUNNING"
     assert [s["name"] for s in repo["sensors"]] == ["new_deliveries"]
+
+    checks = {c["name"]: c for c in stg_transactions["assetChecksOrError"]["checks"]}
+    assert checks["gx_transactions"]["blocking"] is True
+    execution = checks["gx_transactions"]["executionForLatestMaterialization"]
+    assert execution["status"] == "FAILED"
+    evaluation = execution["evaluation"]
+    assert (evaluation["success"], evaluation["severity"]) == (False, "ERROR")
+    metadata = {m["label"]: m for m in evaluation["metadataEntries"]}
+    (failed,) = json.loads(metadata["failed_expectations"]["jsonString"])
+    assert failed["expectation"].startswith("sale dates in a sane range")
+    assert failed["unexpected_rows"] == 1
+    assert [row["transaction_id"] for row in failed["sample_rows"]] == ["T2"]
+    summary = metadata["summary"]["mdStr"]
+    assert "| sale dates in a sane range" in summary and "1 unexpected row" in summary
+    assert "Sample rows for *sale dates in a sane range" in summary
 
 
 def _graphql(port: int, query: str) -> dict:
