@@ -22,6 +22,12 @@ class WarehouseResource(dg.ConfigurableResource):
         return Warehouse(self.settings())
 
 
+def build_run_id(run: dg.DagsterRun) -> str:
+    """The run a build belongs to: a re-execution (from failure, or a retry) of a run checks
+    and publishes the build its original run made (segflow/publish.py)."""
+    return run.root_run_id or run.run_id
+
+
 def export_settings_for_dbt() -> None:
     """dbt runs as a subprocess that inherits this environment: give it the resolved settings
     (absolute DuckDB path, Postgres connection, time zone) so both agree on the warehouse."""

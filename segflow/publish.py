@@ -11,6 +11,7 @@ before, nothing of the build is visible. The next build rebuilds the other slot 
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -18,6 +19,7 @@ from pathlib import Path
 from segflow.history import EVENTS, MEMBERSHIP_HISTORY, ensure_history_tables
 from segflow.warehouse import Warehouse
 
+log = logging.getLogger(__name__)
 SLOTS = ("segflow_a", "segflow_b")
 BUILDS = "segflow_builds"  # one row per build: slot, run, day, when built and published
 PUBLISHED = "segflow_published_relations"  # the views publishing made, to replace or drop
@@ -43,21 +45,22 @@ def _ensure_tables(wh: Warehouse) -> None:
 
 
 def published_slot(wh: Warehouse) -> str | None:
-    """The slot the published views read, if anything was published yet."""
-    if not wh.table_exists(wh.output_schema, BUILDS):
+    """The slot the published views read, if anything was published yet (what the views
+    point at, not the newest publication time: clocks can step back)."""
+    if not wh.table_exists(wh.output_schema, PUBLISHED):
         return None
-    return wh.scalar(
-        f"select slot from {wh.output_schema}.{BUILDS} where published_at is not null "
-        "order by published_at desc limit 1"
-    )
+    slots = wh.query(f"select distinct slot from {wh.output_schema}.{PUBLISHED}")
+    return slots[0][0] if slots else None
 
 
-def start_build(wh: Warehouse) -> str:
-    """Empty the slot that is not published and return it, for dbt to build into."""
+def start_build(wh: Warehouse, resume: bool = False) -> str:
+    """The slot that is not published, for dbt to build into: emptied, or with `resume` (a
+    re-execution building the rest of its original run's models) kept as it is."""
     published = published_slot(wh)
     slot = SLOTS[1] if published == SLOTS[0] else SLOTS[0]
-    wh.execute(f"drop schema if exists {slot} cascade")
-    wh.execute(f"create schema {slot}")
+    if not resume:
+        wh.execute(f"drop schema if exists {slot} cascade")
+    wh.execute(f"create schema if not exists {slot}")
     return slot
 
 
@@ -174,7 +177,11 @@ def _replace_with_view(wh: Warehouse, schema: str, relation: str, select: str) -
                 wh.execute(f"create or replace view {schema}.{relation} as {select}")
             return
         except Exception:  # noqa: BLE001 - columns changed: replace it (a savepoint rolled back)
-            pass
+            log.warning(
+                "%s.%s changed its columns: dropped and re-created, with any views on it",
+                schema,
+                relation,
+            )
     _drop(wh, schema, relation)
     wh.execute(f"create view {schema}.{relation} as {select}")
 

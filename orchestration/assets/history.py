@@ -15,7 +15,7 @@ from datetime import timedelta
 import dagster as dg
 
 from orchestration.assets.quality import GATED_ASSETS
-from orchestration.resources import WarehouseResource
+from orchestration.resources import WarehouseResource, build_run_id
 from segflow.dbt import manifest_path
 from segflow.history import (
     EVENTS,
@@ -87,7 +87,7 @@ def make_history_assets(partitions: dg.PartitionsDefinition) -> dg.AssetsDefinit
         first = window.start.date()
         last = window.end.date() - timedelta(days=1)
         with warehouse.connect() as wh, wh.transaction():
-            build = pending_build(wh, context.run.run_id)
+            build = pending_build(wh, build_run_id(context.run))
             schema = build.slot if build else None
             recorded = record_history(wh, project, first, last, config.segments or None, schema)
             context.log.info(

@@ -8,7 +8,7 @@ reported and publish anyway. The erasure suite checks what was published.
 
 import dagster as dg
 
-from orchestration.resources import WarehouseResource
+from orchestration.resources import WarehouseResource, build_run_id
 from segflow.publish import pending_build
 from segflow.quality import DATASETS, Dataset, SuiteOutcome, validate
 
@@ -78,7 +78,9 @@ def _suite_check(dataset: Dataset) -> dg.AssetChecksDefinition:
     def _check(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource):
         settings = warehouse.settings()
         with warehouse.connect() as wh:
-            build = pending_build(wh, context.run.run_id) if dataset.gates_publication else None
+            build = (
+                pending_build(wh, build_run_id(context.run)) if dataset.gates_publication else None
+            )
             outcome = validate(wh, settings, dataset.suite, build.slot if build else None)
         context.log.info(outcome.summary())
         return _result(dataset, outcome)

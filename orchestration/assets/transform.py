@@ -10,7 +10,7 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 
-from orchestration.resources import WarehouseResource, export_settings_for_dbt
+from orchestration.resources import WarehouseResource, build_run_id, export_settings_for_dbt
 from segflow.publish import record_build, start_build
 
 
@@ -42,9 +42,18 @@ def make_dbt_models(project: DbtProject, manifest: Path) -> dg.AssetsDefinition:
             or settings.today().isoformat()
         )
         # Into the slot that is not published: readers keep seeing the last publication until
-        # the history step publishes this build (segflow/publish.py).
+        # the history step publishes this build (segflow/publish.py). A build is published
+        # whole, so a selection of models only makes sense to finish a failed run's build.
+        models = set(context.assets_def.node_keys_by_output_name.values())  # not only selected
+        resume = context.selected_asset_keys != models
+        if resume and context.run.root_run_id is None:
+            raise dg.Failure(
+                f"a segflow build is published whole: materialize all {len(models)} dbt "
+                f"models together (the `build` job), not a selection of "
+                f"{len(context.selected_asset_keys)}"
+            )
         with warehouse.connect() as wh:
-            slot = start_build(wh)
+            slot = start_build(wh, resume=resume)
         context.log.info(f"dbt build as of {as_of} into the build schema {slot}")
         args = ["build", "--vars", json.dumps({"as_of": as_of.isoformat()})]
         os.environ["SEGFLOW_BUILD_SCHEMA"] = slot
@@ -53,6 +62,6 @@ def make_dbt_models(project: DbtProject, manifest: Path) -> dg.AssetsDefinition:
         finally:
             del os.environ["SEGFLOW_BUILD_SCHEMA"]
         with warehouse.connect() as wh:
-            record_build(wh, slot, context.run.run_id, as_of)
+            record_build(wh, slot, build_run_id(context.run), as_of)
 
     return segflow_dbt_models
