@@ -115,7 +115,7 @@ def run_build(
 
     day = as_of or settings.today()
     _check_partition(settings, day, day)
-    job = _job(settings, BUILD_JOB)
+    job = job_for(settings, BUILD_JOB)
     run_config = build_run_config(_ingestion_op_names(job), as_of=day, accept=accept)
     run_config["ops"].update(history_run_config()["ops"])
     return _execute(job, run_config, {"dagster/partition": day.isoformat()})
@@ -143,7 +143,7 @@ def run_history(
             ASSET_PARTITION_RANGE_END_TAG: last.isoformat(),
         }
     config = history_run_config(segments, auto_backfill=False)
-    return _execute(_job(settings, HISTORY_JOB), config, tags)
+    return _execute(job_for(settings, HISTORY_JOB), config, tags)
 
 
 def _check_partition(settings: Settings, first: date, last: date) -> None:
@@ -159,19 +159,36 @@ def _check_partition(settings: Settings, first: date, last: date) -> None:
         raise UserInputError(f"{last} is in the future: the last partition is today, {today}")
 
 
-def _job(settings: Settings, name: str):
+def job_for(settings: Settings, name: str):
+    """The project's job `name`, with the progress logger the CLI's runs print through."""
     ensure_dagster_home()
     from orchestration.definitions import build_definitions
 
-    return build_definitions(settings).resolve_job_def(name)
+    job = build_definitions(settings).resolve_job_def(name)
+    return job.with_logger_defs({"progress": _progress_logger()})
+
+
+def _refuse_if_running(instance) -> None:
+    """One run at a time: the instance's run queue holds scheduled and sensor runs while a CLI
+    run is in progress, but a CLI run starts at once, so it checks for them itself."""
+    import dagster as dg
+    from dagster._core.storage.dagster_run import IN_PROGRESS_RUN_STATUSES
+
+    running = instance.get_runs(dg.RunsFilter(statuses=IN_PROGRESS_RUN_STATUSES), limit=1)
+    if running:
+        run = running[0]
+        raise UserInputError(
+            f"run {run.run_id} of the `{run.job_name}` job is in progress ({run.status.value}): "
+            "wait for it, or terminate it in the Dagster UI (Runs) if its process has died"
+        )
 
 
 def _execute(job, run_config: dict, tags: dict[str, str]) -> RunOutcome:
     import dagster as dg
 
     run_config = {**run_config, "loggers": {"progress": {}}}
-    job = job.with_logger_defs({"progress": _progress_logger()})
     with dg.DagsterInstance.get() as instance:
+        _refuse_if_running(instance)
         result = job.execute_in_process(
             run_config=run_config, instance=instance, tags=tags, raise_on_error=False
         )
