@@ -7,14 +7,17 @@ history row exactly as it was.
 
 from __future__ import annotations
 
+import datetime as dt
 from datetime import date, timedelta
 
+import dagster as dg
 import pytest
 
-from segflow.errors import RunFailed
+from orchestration.jobs import BUILD_JOB, build_run_config
+from segflow.errors import RunFailed, UserInputError
 from segflow.history import record_history
-from segflow.pipeline import run_build
-from segflow.publish import BUILDS, SLOTS, published_slot
+from segflow.pipeline import job_for, run_build
+from segflow.publish import BUILDS, PUBLISHED, SLOTS, published_slot
 from segflow.quality import validate
 from segflow.segments.project import load_project
 from segflow.settings import load_settings
@@ -318,3 +321,115 @@ def test_feed_suites_warn_on_unknown_articles_and_event_types_but_stop_on_dates(
         assert outcome.passed and [e.samples[0]["email"] for e in outcome.failed] == [
             "not-an-address"
         ]
+
+
+# -- re-executions, selections, concurrent runs, clocks --------------------------------------
+
+D3, D4 = date(2026, 3, 12), date(2026, 3, 13)
+
+
+def _build_job():
+    """The build job, reconstructable for Dagster's re-execution (module level on purpose)."""
+    return job_for(load_settings(), BUILD_JOB)
+
+
+def _members(settings, segment: str) -> int:
+    with Warehouse(settings) as wh:
+        return wh.scalar(
+            f"select members from {wh.output_schema}.segment_stats where segment = ?", (segment,)
+        )
+
+
+def test_re_executing_a_failed_run_publishes_the_build_it_made(published, monkeypatch):
+    run_build(published, as_of=D3)  # the day before is recorded: its sizes are known
+    assert _members(published, "everyone") == 4
+    deliver(
+        published.landing_dir,
+        "customers",
+        "2026-03-12.csv",
+        ["customer_id", "email", "signup_date", "updated_at"],
+        [[f"K{i}", f"k{i}@x.com", "2026-01-01", "2026-03-12 10:00"] for i in range(5, 9)],
+    )
+    monkeypatch.setenv("SEGFLOW_SIZE_CHANGE_MIN_MEMBERS", "1")
+    with pytest.raises(RunFailed, match="gx_segment_stats.*day-over-day"):
+        run_build(published, as_of=D4)  # `everyone` doubles: over the default bound of 50 %
+    assert _members(published, "everyone") == 4
+
+    # The campaign was real: widen the bound and re-execute the failed run from its failure.
+    # Only the checks and the history step run again; they publish the original run's build.
+    monkeypatch.setenv("SEGFLOW_MAX_SIZE_CHANGE", "1.5")
+    with dg.DagsterInstance.get() as instance:
+        (failed,) = instance.get_runs(limit=1)  # the newest run
+        assert failed.status == dg.DagsterRunStatus.FAILURE
+        options = dg.ReexecutionOptions.from_failure(failed.run_id, instance)
+        result = dg.execute_job(  # with the run's config and partition, as the UI does
+            dg.reconstructable(_build_job),
+            instance=instance,
+            run_config=failed.run_config,
+            tags={"dagster/partition": failed.tags["dagster/partition"]},
+            reexecution_options=options,
+        )
+        assert result.success
+        steps = {e.step_key for e in result.all_events if e.is_step_success}
+    assert "segflow_dbt_models" not in steps and "segment_history" in steps
+    assert _members(published, "everyone") == 8
+    with Warehouse(published) as wh:
+        assert wh.query(
+            f"select run_id, as_of from {wh.output_schema}.{BUILDS} "
+            "where published_at is not null order by published_at desc limit 1"
+        ) == [(failed.run_id, D4)]
+
+
+def test_materializing_a_selection_of_models_is_refused_with_the_reason(published):
+    before = _published_state(published)
+    job = _build_job()
+    run_config = {
+        "ops": build_run_config([], as_of=D4)["ops"],
+        "loggers": {"progress": {}},
+    }
+    with dg.DagsterInstance.get() as instance:
+        result = job.execute_in_process(
+            run_config=run_config,
+            instance=instance,
+            asset_selection=[dg.AssetKey("segment_stats")],
+            raise_on_error=False,
+        )
+    assert not result.success
+    (failure,) = [e for e in result.all_events if e.is_step_failure]
+    message = failure.event_specific_data.error.message
+    assert "a segflow build is published whole: materialize all" in message
+    assert "not a selection of 1" in message
+    assert _published_state(published) == before
+
+
+def test_a_cli_run_waits_for_no_one_but_refuses_while_another_run_is_in_progress(published):
+    before = _published_state(published)
+    with dg.DagsterInstance.get() as instance:
+        running = instance.add_run(
+            dg.DagsterRun(job_name=BUILD_JOB, run_id="f" * 36, status=dg.DagsterRunStatus.STARTED)
+        )
+        try:
+            with pytest.raises(UserInputError, match=f"run {running.run_id} of the `build` job"):
+                run_build(published, as_of=D4)
+        finally:
+            instance.delete_run(running.run_id)
+    assert _published_state(published) == before
+
+
+def test_the_next_build_goes_to_the_slot_the_views_do_not_read_whatever_the_clocks_say(
+    published,
+):
+    with Warehouse(published) as wh:
+        live = published_slot(wh)
+        # Another host's clock ran ahead: the other slot looks published last.
+        other = next(s for s in SLOTS if s != live)
+        wh.execute(
+            f"insert into {wh.output_schema}.{BUILDS} (slot, run_id, as_of, built_at, "
+            "published_at) values (?, 'elsewhere', ?, ?, ?)",
+            (other, D1, dt.datetime(2100, 1, 1), dt.datetime(2100, 1, 1)),
+        )
+    run_build(published, as_of=D4)
+    with Warehouse(published) as wh:
+        # Built beside the live slot, then every view switched to it.
+        assert wh.query(f"select distinct slot from {wh.output_schema}.{PUBLISHED}") == [(other,)]
+        assert wh.scalar(f"select max(as_of) from {wh.output_schema}.segment_stats") == D4
