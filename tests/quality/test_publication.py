@@ -71,6 +71,10 @@ def _project(mp, root, engine, database):
     return settings
 
 
+def _deliver_sale(settings, file_name: str, line: list[str]):
+    return deliver(settings.landing_dir, "transactions", file_name, SALE_HEADER, [line])
+
+
 def _published_state(settings) -> dict[str, list[tuple]]:
     """Every row readers can see: the published views, the history, the publication.
     (Not `staging`: its views read `raw` directly, where accepted deliveries load at once.)"""
@@ -116,12 +120,10 @@ def test_a_build_is_published_as_views_on_its_slot(published):
 
 def test_a_failing_blocking_check_stops_publication_until_the_file_is_fixed(published):
     before = _published_state(published)
-    bad = deliver(
-        published.landing_dir,
-        "transactions",
+    bad = _deliver_sale(
+        published,
         "2026-03-10.csv",
-        SALE_HEADER,
-        [["T2", "1", "K2", "2026-03-10 12:00", "P1", "1", "12.00", "USD"]],
+        ["T2", "1", "K2", "2026-03-10 12:00", "P1", "1", "12.00", "USD"],
     )
     with pytest.raises(RunFailed) as failed:
         run_build(published, as_of=D2)
@@ -132,12 +134,8 @@ def test_a_failing_blocking_check_stops_publication_until_the_file_is_fixed(publ
     with pytest.raises(RunFailed, match="one currency per project"):
         run_build(published, as_of=D2)  # and keeps failing
 
-    deliver(
-        published.landing_dir,
-        "transactions",
-        bad.name,
-        SALE_HEADER,
-        [["T2", "1", "K2", "2026-03-10 12:00", "P1", "1", "12.00", "EUR"]],
+    _deliver_sale(
+        published, bad.name, ["T2", "1", "K2", "2026-03-10 12:00", "P1", "1", "12.00", "EUR"]
     )
     outcome = run_build(published, as_of=D2)
     assert "segment_membership_history" in outcome.materialized
@@ -157,12 +155,8 @@ def test_a_dbt_failure_mid_run_leaves_everything_published_as_it_was(published, 
         raise RuntimeError("dbt died after building its models")
 
     monkeypatch.setattr(DbtCliInvocation, "stream", stream_then_fail)
-    deliver(
-        published.landing_dir,
-        "transactions",
-        "2026-03-12.csv",
-        SALE_HEADER,
-        [["T3", "1", "K3", "2026-03-11 12:00", "P1", "1", "8.00", "EUR"]],
+    _deliver_sale(
+        published, "2026-03-12.csv", ["T3", "1", "K3", "2026-03-11 12:00", "P1", "1", "8.00", "EUR"]
     )
     with pytest.raises(RunFailed, match="dbt died after building its models"):
         run_build(published, as_of=D2)
@@ -179,12 +173,8 @@ def test_a_failure_inside_the_publishing_transaction_rolls_all_of_it_back(publis
     monkeypatch.setattr(
         "orchestration.assets.history.remove_erased_from_history", fail, raising=True
     )
-    deliver(
-        published.landing_dir,
-        "transactions",
-        "2026-03-13.csv",
-        SALE_HEADER,
-        [["T4", "1", "K4", "2026-03-11 13:00", "P1", "1", "9.00", "EUR"]],
+    _deliver_sale(
+        published, "2026-03-13.csv", ["T4", "1", "K4", "2026-03-11 13:00", "P1", "1", "9.00", "EUR"]
     )
     with pytest.raises(RunFailed, match="the warehouse went away while publishing"):
         run_build(published, as_of=D2)
