@@ -313,9 +313,7 @@ def naive_statements(project) -> list[str]:
     out = []
     for name in project.ordered():
         _, _, ctes = with_clause(project, [name], D)
-        out.append(
-            f"create or replace table out.naive_{name} as {ctes}\nselect * from seg__{name}"
-        )
+        out.append(f"create or replace table out.naive_{name} as {ctes}\nselect * from seg__{name}")
     return out
 
 
