@@ -168,19 +168,37 @@ def validate(paths: tuple[Path, ...]) -> None:
     settings = load_settings()
     project = _load_segments(settings)
     problems = list(project.problems)
+    files = list(project.segments.values())
     for path in paths:
         if not path.exists():
             raise UserInputError(f"{path}: no such file")
         if path.resolve().parent != settings.segments_dir:
-            problems += load_project(settings.segments_dir, extra=path).problems
+            # A file outside the folder is checked within the project, as if it were in it.
+            with_it = load_project(settings.segments_dir, extra=path)
+            problems += with_it.problems
+            files += [f for f in with_it.segments.values() if f.path == path]
     if paths:
         problems = _problems_in(problems, paths)
+        wanted = {p.resolve() for p in paths}
+        files = [f for f in files if f.path.resolve() in wanted]
     for problem in dict.fromkeys(problems):
         click.echo(str(problem), err=True)
+    _warn_about_values(settings, files)
     if problems:
         sys.exit(1)
     count = len(paths) if paths else len(project.segments)
     click.echo(f"{count} segment file{'s' if count != 1 else ''} valid")
+
+
+def _warn_about_values(settings, files: list) -> None:
+    """Warnings for compared values the warehouse never holds (likely typos); never fatal."""
+    from segflow.vocabulary import check_values
+
+    checked = check_values(settings, files)
+    for warning in checked.warnings:
+        click.echo(str(warning), err=True)
+    if checked.unchecked and files:
+        click.echo(f"note: {checked.unchecked}", err=True)
 
 
 @cli.command("compile")
@@ -224,6 +242,7 @@ def preview(segment: str, as_of: date | None) -> None:
     click.echo(f"  revenue     {result.revenue:>12,.2f}  (members' sales up to {day})")
     for tier, count in result.tiers:
         click.echo(f"  tier {tier:<12} {count:>7,}")
+    _warn_about_values(settings, [project.segments[name]])
     if result.static_outside:
         click.echo(
             f"warning: {result.static_outside} listed members are not in the population "

@@ -121,3 +121,57 @@ def test_a_build_on_another_day_equals_members_as_of_that_day(built):
         assert evaluate.members(wh, project, "revenue_14d", other)[1] == []
         assert evaluate.members(wh, project, "birthday_soon", other)[1] == []
     run_build(settings, as_of=D)
+
+
+TYPOS = """\
+rules:
+  all:
+    - {metric: orders, where: {brand: Strdie}, gte: 1}
+    - {metric: events, event: chek_in, gte: 1}
+    - {profile: gender, eq: female}
+    - {attribute: diet, eq: vegn}
+    - {attribute: dite, eq: vegan}
+    - {metric: orders, where: {brand: [nordlicht, STRIDE]}, gte: 1}
+"""
+
+
+def test_values_that_never_occur_in_the_warehouse_are_warned_about(built, tmp_path):
+    from segflow.vocabulary import check_values
+
+    settings, _ = built
+    path = tmp_path / "typos.yml"
+    path.write_text(TYPOS)
+    project = load_project(settings.segments_dir, extra=path)
+    checked = check_values(settings, [project.segments["typos"]])
+    assert checked.unchecked is None
+    messages = [f"{p.line} {p.path}: {p.message}" for p in checked.warnings]
+    assert messages == [
+        "3 rules.all[0].where.brand.eq: warning: 'Strdie' is never a brand of sales lines in "
+        "the warehouse (known: 'Nordlicht', 'Stride')",
+        "4 rules.all[1].event: warning: 'chek_in' is never an event type of events in the "
+        "warehouse (known: " + ", ".join(repr(t) for t in _event_types(settings)) + ")",
+        "5 rules.all[2].eq: warning: 'female' is never a gender of customers in the warehouse "
+        "(known: 'f', 'm', 'x')",
+        "6 rules.all[3].eq: warning: 'vegn' is never a value of attribute diet in the "
+        "warehouse (known: 'vegan', 'Vegetarian')",
+        "7 rules.all[4].attribute: warning: 'dite' is never an attribute name in the "
+        "warehouse (known: 'diet', 'pet', 'shoe_size')",
+    ]
+
+
+def _event_types(settings) -> list[str]:
+    with Warehouse(settings) as wh:
+        return sorted(r[0] for r in wh.query("select distinct event_type from intermediate.int_events"))
+
+
+def test_values_are_not_checked_without_a_warehouse(tmp_path, monkeypatch):
+    from segflow.settings import load_settings
+    from segflow.vocabulary import check_values
+
+    monkeypatch.setenv("SEGFLOW_TARGET", "duckdb")
+    monkeypatch.setenv("SEGFLOW_DUCKDB_PATH", str(tmp_path / "none.duckdb"))
+    (tmp_path / "typos.yml").write_text(TYPOS)
+    project = load_project(tmp_path)
+    checked = check_values(load_settings(dotenv=False), list(project.segments.values()))
+    assert checked.warnings == []
+    assert checked.unchecked.startswith("values were not checked against the warehouse")
