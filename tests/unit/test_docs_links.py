@@ -1,8 +1,8 @@
 """The user's documentation lives in the repository and stays in line with it.
 
-A clone has no `../shared`: nothing tracked may point there. Every relative link in the
-Markdown files must reach a file (and, with `#anchor`, a heading) of the repository, and the
-reference must name every command, option and setting the code has.
+A clone has only its own files: nothing tracked may point at the folder beside it. Every
+relative link in the Markdown files must reach a file (and, with `#anchor`, a heading) of the
+repository, and the reference must name every command, option and setting the code has.
 """
 
 from __future__ import annotations
@@ -111,7 +111,7 @@ def test_nothing_tracked_points_outside_the_repository():
 
 def test_the_pattern_catches_what_it_should():
     assert OUTSIDE.search("see " + "../" + "shared/STACK_NOTES.md")
-    assert OUTSIDE.search("(" + "shared" + "/spec/feeds.md)")
+    assert OUTSIDE.search("(" + "shared" + "/spec" + "/feeds.md)")
     assert OUTSIDE.search("(spec" + "/interface.md, 'Settings')")
     assert not OUTSIDE.search("(docs/reference.md, 'Settings')")
 
