@@ -1,4 +1,4 @@
-"""The `segflow` command line: a thin click layer over the library (spec/interface.md)."""
+"""The `segflow` command line: a thin click layer over the library (docs/reference.md)."""
 
 from __future__ import annotations
 

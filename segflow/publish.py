@@ -145,7 +145,7 @@ def publish(wh: Warehouse, build: Build, relations: dict[str, str]) -> None:
 
 def remove_erased_from_history(wh: Warehouse, build: Build) -> int:
     """Erasure applies to every day: drop erased customers' events and membership intervals
-    (the recorded counts of hot_segment_history stay, spec/feeds.md)."""
+    (the recorded counts of hot_segment_history stay, docs/feeds.md)."""
     ensure_history_tables(wh)
     erased = f"select customer_id from {build.slot}.int_customer_versions where is_erased"
     removed = 0

@@ -1,4 +1,4 @@
-"""Segment history as daily-partitioned assets (spec/interface.md, "Outputs").
+"""Segment history as daily-partitioned assets (docs/reference.md, "Outputs in the warehouse").
 
 One step evaluates the segments for every day of its partition range and writes the three
 tables in one transaction (segflow/history.py). Backfills run as a single run per range

@@ -289,7 +289,7 @@ def test_feed_suites_warn_on_unknown_articles_and_event_types_but_stop_on_dates(
             "currency, 'transactions/x.csv' from qa_feeds.stg_transactions"
         )
         outcome = validate(wh, published, "transactions", "qa_feeds")
-        assert outcome.passed  # an unknown article is a warning (spec/feeds.md)
+        assert outcome.passed  # an unknown article is a warning (docs/feeds.md)
         (warning,) = outcome.failed
         assert not warning.critical and warning.observed == 0.5
         assert warning.description.startswith("share of sales lines whose product_id")
