@@ -87,6 +87,7 @@ def demo(customers: int, days: int, until: date | None, force: bool) -> None:
 )
 def build(as_of: date | None, accept: tuple[str, ...]) -> None:
     """Compile the segments, ingest new deliveries and build every model for D, via Dagster."""
+    from segflow.publish import published_build
     from segflow.summary import summarize
     from segflow.warehouse import Warehouse
 
@@ -94,7 +95,13 @@ def build(as_of: date | None, accept: tuple[str, ...]) -> None:
     outcome = _compile_and_run(settings, as_of, accept)
     with Warehouse(settings) as wh:
         summary = summarize(wh)
+        current = published_build(wh)
     click.echo(f"built {len(outcome.materialized)} assets (run {outcome.run_id})")
+    if current is not None and current.run_id != outcome.run_id:
+        click.echo(
+            f"  the build as of {as_of} recorded that day's history; the publication stays on "
+            f"the newer build as of {current.as_of} (readers always see the newest day)"
+        )
     for line in summary.lines():
         click.echo(f"  {line}")
 
@@ -103,7 +110,7 @@ def _compile_and_run(settings, as_of: date | None, accept: tuple[str, ...] = ())
     """Bring the generated models in line with segments/, then run the build job."""
     from segflow.pipeline import check_environment, run_build
     from segflow.segments.compile import compile_project
-    from segflow.segments.evaluate import static_outside
+    from segflow.segments.evaluate import outside_warning, static_outside
     from segflow.warehouse import Warehouse
 
     check_environment(settings)  # before anything is written
@@ -117,12 +124,8 @@ def _compile_and_run(settings, as_of: date | None, accept: tuple[str, ...] = ())
         )
     outcome = run_build(settings, as_of=as_of, accept=accept)
     with Warehouse(settings) as wh:
-        for name, count in static_outside(wh, project):
-            click.echo(
-                f"warning: {name}: {count} listed members are not in the population "
-                "(unknown or erased) and are left out",
-                err=True,
-            )
+        for name, outside in static_outside(wh, project):
+            click.echo(outside_warning(name, outside), err=True)
     return outcome
 
 
@@ -223,6 +226,7 @@ def compile_command(check: bool) -> None:
 @click.option("--as-of", "as_of", callback=_parse_date, help="Evaluation date D (default: today).")
 def preview(segment: str, as_of: date | None) -> None:
     """Quick count of a saved or unsaved definition: members, share, revenue; builds nothing."""
+    from segflow.segments.evaluate import outside_warning
     from segflow.segments.evaluate import preview as run_preview
     from segflow.warehouse import Warehouse
 
@@ -244,11 +248,7 @@ def preview(segment: str, as_of: date | None) -> None:
         click.echo(f"  tier {tier:<12} {count:>7,}")
     _warn_about_values(settings, [project.segments[name]])
     if result.static_outside:
-        click.echo(
-            f"warning: {result.static_outside} listed members are not in the population "
-            "(unknown or erased) and are left out",
-            err=True,
-        )
+        click.echo(outside_warning(name, result.static_outside), err=True)
 
 
 @cli.command()

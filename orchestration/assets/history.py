@@ -132,7 +132,8 @@ def make_history_assets(partitions: dg.PartitionsDefinition) -> dg.AssetsDefinit
                         f"{current.as_of}: recorded its history, the publication stays"
                     )
                 erased = remove_erased_from_history(wh, build)
-                context.log.info(f"{erased} history row(s) of erased customers removed")
+                if erased:
+                    context.log.info(f"{erased} history row(s) of erased customers removed")
         metadata = {
             "days": recorded.days,
             "segments": len(recorded.segments),

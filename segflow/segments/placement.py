@@ -92,9 +92,13 @@ def misplaced(tree: Any, loc: tuple[str | int, ...]) -> str | None:
     parents: list[tuple[Any, str | int | None]] = [(tree, None)]
     node = tree
     for part in loc[:-1]:
-        if isinstance(node, CommentedMap) and part in node:
-            node = node[part]
-        elif isinstance(node, CommentedSeq) and isinstance(part, int) and part < len(node):
+        if (
+            isinstance(node, CommentedMap)
+            and part in node
+            or isinstance(node, CommentedSeq)
+            and isinstance(part, int)
+            and part < len(node)
+        ):
             node = node[part]
         else:
             return None
@@ -136,8 +140,7 @@ def misplaced(tree: Any, loc: tuple[str | int, ...]) -> str | None:
             above, above_key = parents[-3]
         if key in _allowed(above, above_key) and key not in above:
             return (
-                f"{key!r} is indented one level too far: it belongs beside {under}, "
-                "not inside it"
+                f"{key!r} is indented one level too far: it belongs beside {under}, not inside it"
             )
     here = "the segment file's top level" if under is None else f"{under}"
     return f"{key!r} does not belong in {here}: it is {_home(key)}"

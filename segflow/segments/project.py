@@ -228,7 +228,7 @@ def _check_cycles(valid: dict[str, SegmentFile], project: SegmentProject) -> Non
 
     def visit(name: str, stack: list[str]) -> None:
         state[name] = 1
-        for target, path in graph[name]:
+        for target, _ in graph[name]:
             if state.get(target) == 1:
                 cycle = [*stack[stack.index(target) :], target]
                 if frozenset(cycle) not in reported:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import calendar
 import re
 from dataclasses import dataclass
-import calendar
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any

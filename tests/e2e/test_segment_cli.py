@@ -4,6 +4,7 @@ explain, backfill, history, schema (real `segflow` processes on a small built Du
 from __future__ import annotations
 
 import json
+import re
 import os
 import subprocess
 import sys
@@ -58,8 +59,37 @@ def cli(tmp_path_factory):
 def test_build_compiles_builds_and_warns_about_static_members(cli):
     _, root, built = cli
     assert (root / "dbt_project" / "models" / "segments" / "seg_tiers.sql").exists()
-    assert "warning: static_list: 2 listed members are not in the population" in built.stderr
+    # Which listed ids are left out, not only how many (the fixture's E is erased, Z unknown).
+    assert (
+        "warning: static_list: 2 listed members are not in the population (unknown or erased) "
+        "and left out: E, Z"
+    ) in built.stderr
     assert "segments built: 6" in built.stdout
+
+
+def test_build_shows_stages_and_keeps_the_dbt_log_in_a_file(cli):
+    _, root, built = cli
+    assert "START sql" not in built.stdout + built.stderr  # dbt's own log is not on the terminal
+    assert "✓ dbt build: " in built.stderr and "✓ ingest transactions: " in built.stderr
+    assert len(built.stderr.splitlines()) < 20
+    log = next(
+        line.split("the full log is in ", 1)[1]
+        for line in built.stderr.splitlines()
+        if "the full log is in" in line
+    )
+    assert "START sql table model" in (root / log).read_text()
+
+
+def test_the_summary_lists_every_segment_empty_ones_too(cli):
+    run, root, _ = cli
+    (root / "segments" / "nobody.yml").write_text("rules: {metric: orders, gte: 1000000}\n")
+    try:
+        built = run("build", "--as-of", "2026-03-31")
+    finally:
+        (root / "segments" / "nobody.yml").unlink()
+        run("compile")  # the generated models as the other tests expect them
+    assert "segments built: 7" in built.stdout
+    assert re.search(r"^ +nobody +0 members$", built.stdout, re.MULTILINE)
     assert "tiers" in built.stdout
 
 

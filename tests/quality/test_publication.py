@@ -445,10 +445,13 @@ def test_a_build_of_an_older_day_records_its_history_and_leaves_the_publication(
         assert wh.scalar(f"select max(as_of) from {out}.segment_stats") == newest
         # The day's history was recorded from the older build, as the day evaluates.
         project = load_project(published.segments_dir)
-        assert wh.scalar(
-            f"select members from {out}.hot_segment_history where segment = 'buyers' and day = ?",
-            (D1,),
-        ) == preview(wh, project, "buyers", D1).members
+        assert (
+            wh.scalar(
+                f"select members from {out}.hot_segment_history where segment = 'buyers' and day = ?",
+                (D1,),
+            )
+            == preview(wh, project, "buyers", D1).members
+        )
         assert wh.query(
             f"select as_of, published_at is null from {out}.{BUILDS} where run_id = ?",
             (outcome.run_id,),
