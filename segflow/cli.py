@@ -193,6 +193,25 @@ def validate(paths: tuple[Path, ...]) -> None:
     click.echo(f"{count} segment file{'s' if count != 1 else ''} valid")
 
 
+_MONEY = frozenset({"revenue", "avg_order_value", "rest_revenue", "rest_avg_order_value"})
+
+
+def _stats_csv_value(column: str, value):
+    """One format on every engine: shares to 4 decimals, money to cents, counts as integers
+    (PostgreSQL's numerics would print `0E-20` and twenty decimals)."""
+    from decimal import ROUND_HALF_UP, Decimal
+
+    if value is None:
+        return ""
+    if column == "share":
+        return str(Decimal(str(value)).quantize(Decimal("0.0001"), ROUND_HALF_UP))
+    if column in _MONEY:
+        return str(Decimal(str(value)).quantize(Decimal("0.01"), ROUND_HALF_UP))
+    if column == "as_of":
+        return value.isoformat()
+    return int(value) if isinstance(value, int | float) or hasattr(value, "quantize") else value
+
+
 def _warn_about_values(settings, files: list) -> None:
     """Warnings for compared values the warehouse never holds (likely typos); never fatal."""
     from segflow.vocabulary import check_values
@@ -326,13 +345,21 @@ def stats(segments: tuple[str, ...], fmt: str) -> None:
     from segflow.segments.evaluate import read_stats
     from segflow.warehouse import Warehouse
 
-    settings = load_settings()
+    settings, project = _project()
     with Warehouse(settings, read_only=True) as wh:
-        columns, rows = read_stats(wh, list(segments))
+        columns, rows, stale = read_stats(wh, project, list(segments))
+    if stale:
+        click.echo(
+            f"warning: not built with their current definition (run `segflow build`): "
+            f"{', '.join(stale)}",
+            err=True,
+        )
     if fmt == "csv":
         writer = csv.writer(sys.stdout, lineterminator="\n")
         writer.writerow(columns)
-        writer.writerows(rows)
+        writer.writerows(
+            [_stats_csv_value(c, v) for c, v in zip(columns, row, strict=True)] for row in rows
+        )
         return
     click.echo(
         f"{'segment':<24}{'members':>10}{'share':>8}{'orders':>9}{'revenue':>14}"

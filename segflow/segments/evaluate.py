@@ -379,17 +379,34 @@ STATS_COLUMNS = (
 )
 
 
-def read_stats(wh: Warehouse, names: list[str]) -> tuple[tuple[str, ...], list[tuple]]:
-    """Rows of segment_stats (all segments, or the named ones, in that order)."""
+def read_stats(
+    wh: Warehouse, project: SegmentProject, names: list[str]
+) -> tuple[tuple[str, ...], list[tuple], list[str]]:
+    """Rows of segment_stats (all segments, or the named ones, in that order), and the
+    segments whose current definition is not the one built (new or changed since)."""
     if not wh.table_exists(wh.output_schema, "segment_stats"):
         raise UserInputError("no segment_stats yet: run `segflow build` first")
     rows = wh.query(
         f"select {', '.join(STATS_COLUMNS)} from {wh.output_schema}.segment_stats order by segment"
     )
+    built = dict(
+        wh.query(f"select segment, definition_hash from {wh.output_schema}.segment_catalog")
+    )
+    stale = [
+        n
+        for n in (names or list(project.segments))
+        if n in project.segments and built.get(n) != project.definition_hash(n)
+    ]
     if names:
+        if stale:  # as `members` does: these stats are not of the definition in the file
+            raise UserInputError(
+                f"{', '.join(repr(n) for n in stale)} "
+                f"{'is' if len(stale) == 1 else 'are'} not built with the current definition: "
+                "run `segflow build` (or `segflow preview NAME` for a quick count)"
+            )
         by_name = {r[0]: r for r in rows}
         unknown = [n for n in names if n not in by_name]
         if unknown:
             raise UserInputError(f"no stats for {', '.join(unknown)}: unknown or not built")
         rows = [by_name[n] for n in names]
-    return STATS_COLUMNS, rows
+    return STATS_COLUMNS, rows, stale

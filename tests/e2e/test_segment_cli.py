@@ -4,8 +4,8 @@ explain, backfill, history, schema (real `segflow` processes on a small built Du
 from __future__ import annotations
 
 import json
-import re
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
