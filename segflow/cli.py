@@ -390,7 +390,8 @@ def stats(segments: tuple[str, ...], fmt: str) -> None:
     "selected",
     multiple=True,
     metavar="NAME",
-    help="Record only these segments (repeatable; default: every segment).",
+    help="Record only these segments (`--select a b` or `--select a --select b`; default: "
+    "every segment).",
 )
 def backfill(first: date, last: date, selected: tuple[str, ...]) -> None:
     """Record segment history for past days by as-of evaluation, in one run."""
@@ -495,10 +496,32 @@ def _dagster_ui_command() -> str:
     return f"cd {PROJECT_ROOT} && DAGSTER_HOME={home} {_relative(dagster)} dev"
 
 
+# Options that take one or more values, as dbt users type them: `--select a b` is read as
+# `--select a --select b` (click options take one value per flag).
+MULTI_VALUE_OPTIONS = ("--select",)
+
+
+def expand_multi_value_options(args: list[str]) -> list[str]:
+    """`--select a b --as-of D` -> `--select a --select b --as-of D`."""
+    out: list[str] = []
+    current: str | None = None
+    for arg in args:
+        if arg in MULTI_VALUE_OPTIONS:
+            current = arg
+            out.append(arg)
+            continue
+        if arg.startswith("-"):
+            current = None
+        elif current is not None and out[-1] != current:
+            out.append(current)
+        out.append(arg)
+    return out
+
+
 def main() -> None:
     """Entry point: errors become one line on standard error and an exit code."""
     try:
-        cli.main(standalone_mode=False)
+        cli.main(args=expand_multi_value_options(sys.argv[1:]), standalone_mode=False)
     except SegflowError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(exc.exit_code)

@@ -169,8 +169,13 @@ def test_schema_is_json_schema(cli):
 
 def test_backfill_and_history(cli):
     run, _, _ = cli
-    done = run("backfill", "--from", "2026-03-28", "--to", "2026-03-31", "--select", HOT)
-    assert f"recorded 4 day(s) 2026-03-28 to 2026-03-31 of {HOT}" in done.stdout
+    done = run("backfill", "--from", "2026-03-28", "--to", "2026-03-31", "--select", HOT, "tiers")
+    assert f"recorded 4 day(s) 2026-03-28 to 2026-03-31 of {HOT}, tiers" in done.stdout
+    # `--select a b` as dbt users type it: each name is a selection (here, one unknown).
+    wrong = run(
+        "backfill", "--from", "2026-03-28", "--to", "2026-03-31", "--select", HOT, "nosuch", code=1
+    )
+    assert "unknown segment 'nosuch'" in wrong.stderr
     lines = run("history", HOT, "--format", "csv").stdout.splitlines()
     assert lines[0] == "day,members,revenue,orders,entered,exited"
     assert [line.split(",")[0] for line in lines[1:]] == [
