@@ -449,6 +449,13 @@ def _dagster_ui_command() -> str:
     return f"cd {PROJECT_ROOT} && DAGSTER_HOME={home} {_relative(dagster)} dev"
 
 
+from segflow.review.commands import diff as _diff_command  # noqa: E402
+from segflow.review.commands import test_command as _test_command  # noqa: E402
+
+cli.add_command(_diff_command)
+cli.add_command(_test_command)
+
+
 def main() -> None:
     """Entry point: errors become one line on standard error and an exit code."""
     try:
