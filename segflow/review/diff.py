@@ -187,8 +187,9 @@ def classify(base: Side, head: Side) -> dict[str, str]:
             status[name] = "added"
         elif name not in head.texts:
             status[name] = "removed"
-        elif base.texts[name] != head.texts[name] or _hash(base, name) != _hash(head, name):
-            # the text, or what it reads besides (a static member list), changed
+        elif base.texts[name] != head.texts[name] or (
+            base.valid(name) and head.valid(name) and _hash(base, name) != _hash(head, name)
+        ):  # the text, or what it reads besides (a static member list), changed
             status[name] = "changed"
     direct = set(status)
     for name in sorted(set(base.texts) & set(head.texts) - direct):

@@ -27,10 +27,11 @@ from typing import Any
 
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.constructor import RoundTripConstructor
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from segflow.feeds import FEEDS
-from segflow.parsing import BadValue, is_empty, parse_value
+from segflow.parsing import BadValue, is_empty, parse_date, parse_value
 from segflow.segments.loader import Problem, display_path, format_path, line_of
 
 TOP_KEYS = ("segment", "as_of", "description", "given", "expect")
@@ -41,6 +42,14 @@ DEFAULTS = {
     "transactions": ("line_id",),  # the line's position within its transaction
     "events": ("event_id",),  # E<row number>
 }
+
+
+class _DatesAsText(RoundTripConstructor):
+    """Dates and timestamps stay text, as in a delivery: the feed parser reads them (and a
+    bad one is reported with its line instead of failing the whole file)."""
+
+
+_DatesAsText.add_constructor("tag:yaml.org,2002:timestamp", RoundTripConstructor.construct_yaml_str)
 
 
 @dataclass
@@ -85,6 +94,7 @@ def load_test(path: Path, zone: tzinfo) -> SegmentTest:
     test = SegmentTest(path.stem, path, display_path(path), None)
     try:
         yaml = YAML(typ="rt")
+        yaml.Constructor = _DatesAsText
         yaml.version = (1, 2)
         yaml.allow_duplicate_keys = False
         test.tree = yaml.load(path.read_text(encoding="utf-8"))
@@ -120,14 +130,18 @@ def load_test(path: Path, zone: tzinfo) -> SegmentTest:
         test.segment = segment.strip()
     as_of = tree.get("as_of")
     if "as_of" in tree:
-        if isinstance(as_of, date) and not isinstance(as_of, datetime):
-            test.as_of = as_of
+        try:
+            test.as_of = parse_date(str(as_of)) if isinstance(as_of, str) else None
+        except BadValue as exc:
+            test.problem(("as_of",), str(exc))
         else:
-            test.problem(("as_of",), f"expected a date YYYY-MM-DD, got {as_of!r}")
+            if test.as_of is None:
+                test.problem(("as_of",), f"expected a date YYYY-MM-DD, got {as_of!r}")
     description = tree.get("description")
     test.description = str(description) if description is not None else ""
     _read_given(test, tree.get("given"), zone)
     _read_expect(test, tree.get("expect"))
+    test.problems.sort(key=lambda p: p.line)
     return test
 
 
@@ -180,6 +194,8 @@ def _read_given(test: SegmentTest, given: Any, zone: tzinfo) -> None:
                     continue
                 if parsed is None and column.required:
                     parsed = _default(feed.name, column.name, typed, index, lines_per_transaction)
+                    if parsed is None and column.name in DEFAULTS.get(feed.name, ()) and bad:
+                        continue  # its default comes from a value already reported
                     if parsed is None:
                         test.problem(at, f"{column.name} is required by the {feed.name} feed")
                         bad = True

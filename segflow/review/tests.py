@@ -155,12 +155,15 @@ def run_test(
 
 
 def _check_against_project(test: SegmentTest, project: SegmentProject) -> None:
-    if not test.segment or test.problems:
+    if not test.segment:
         return
     if test.segment not in project.segments:
         broken = [p for p in project.problems if Path(p.file).stem == test.segment]
         why = "its definition has errors" if broken else "no such segment"
         test.problem(("segment",), f"cannot test {test.segment!r}: {why}")
+        test.problems.sort(key=lambda p: p.line)
+        return
+    if test.problems:
         return
     definition = project.definition(test.segment)
     if test.tiers_expected:
