@@ -85,13 +85,21 @@ def demo(customers: int, days: int, until: date | None, force: bool) -> None:
     metavar="FILE",
     help="Let this re-delivered file remove many rows (feeds.md, 'Bad input').",
 )
-def build(as_of: date | None, accept: tuple[str, ...]) -> None:
+@click.option(
+    "--select",
+    "selected",
+    multiple=True,
+    metavar="NAME",
+    help="Publish new tables for these segments (and what they refer to) only; the others "
+    "stay as published (repeatable).",
+)
+def build(as_of: date | None, accept: tuple[str, ...], selected: tuple[str, ...]) -> None:
     """Compile the segments, ingest new deliveries and build every model for D, via Dagster."""
     from segflow.summary import summarize
     from segflow.warehouse import Warehouse
 
     settings = load_settings()
-    outcome = _compile_and_run(settings, as_of, accept)
+    outcome = _compile_and_run(settings, as_of, accept, selected)
     with Warehouse(settings) as wh:
         summary = summarize(wh)
     click.echo(f"built {len(outcome.materialized)} assets (run {outcome.run_id})")
@@ -99,7 +107,9 @@ def build(as_of: date | None, accept: tuple[str, ...]) -> None:
         click.echo(f"  {line}")
 
 
-def _compile_and_run(settings, as_of: date | None, accept: tuple[str, ...] = ()):
+def _compile_and_run(
+    settings, as_of: date | None, accept: tuple[str, ...] = (), selected: tuple[str, ...] = ()
+):
     """Bring the generated models in line with segments/, then run the build job."""
     from segflow.pipeline import check_environment, run_build
     from segflow.segments.compile import compile_project
@@ -108,6 +118,8 @@ def _compile_and_run(settings, as_of: date | None, accept: tuple[str, ...] = ())
 
     check_environment(settings)  # before anything is written
     project = _load_segments(settings)
+    for name in selected:
+        _resolve(settings, project, name)
     compiled = compile_project(project, settings)
     if compiled.written or compiled.removed:
         click.echo(
@@ -115,7 +127,7 @@ def _compile_and_run(settings, as_of: date | None, accept: tuple[str, ...] = ())
             f"{len(compiled.removed)} removed",
             err=True,
         )
-    outcome = run_build(settings, as_of=as_of, accept=accept)
+    outcome = run_build(settings, as_of=as_of, accept=accept, select=list(selected))
     with Warehouse(settings) as wh:
         for name, count in static_outside(wh, project):
             click.echo(
