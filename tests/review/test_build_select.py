@@ -39,9 +39,7 @@ def test_select_rebuilds_the_selection_and_keeps_the_rest(project):
         run_build(settings, as_of=D, select=["big"])
     run_build(settings, as_of=D)
     with Warehouse(settings) as wh:
-        assert [_members(wh, n) for n in ("buyers", "big", "women")] == [{"A", "B"}] * 2 + [
-            {"A"}
-        ]
+        assert [_members(wh, n) for n in ("buyers", "big", "women")] == [{"A", "B"}] * 2 + [{"A"}]
         old_hash = wh.scalar(
             f"select definition_hash from {wh.output_schema}.segment_catalog "
             "where segment = 'women'"
