@@ -14,7 +14,6 @@ Base segments (committed):
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -25,7 +24,8 @@ from segflow.review.diff import compute
 from segflow.review.render import as_json, as_markdown, as_text
 from segflow.warehouse import Warehouse
 from tests.conftest import ENGINES, compile_segments, configure_project, project_per_engine
-from tests.segments.fixture_data import D, write_feeds
+from tests.feedfiles import deliver
+from tests.segments.fixture_data import CUSTOMERS, D, write_feeds
 
 BASE = {
     "buyers": "title: Buyers\nrules: {metric: orders, gt: 1}\n",
@@ -58,6 +58,11 @@ def git(root: Path, *args: str) -> str:
 def _build(mp, root, engine, database):
     settings = configure_project(mp, root, engine, database)
     write_feeds(settings.landing_dir)
+    # A and B opt in to e-mail (a later delivery of the same versions); B has no address, so
+    # of the population only A could be on a sync's list.
+    header, rows = CUSTOMERS
+    opted = [[*r, "true"] for r in rows if r[0] in ("A", "B")]
+    deliver(settings.landing_dir, "customers", "2026-04-11.csv", [*header, "email_opt_in"], opted)
     for name, text in BASE.items():
         (settings.segments_dir / f"{name}.yml").write_text(text)
     compile_segments(settings)
@@ -81,7 +86,6 @@ def repo(built):
     root = built.segments_dir.parent
     git(root, "checkout", "-q", "--", "segments")
     git(root, "clean", "-q", "-f", "-d", "--", "segments")
-    shutil.rmtree(root / "syncs", ignore_errors=True)
 
 
 def write(settings, name: str, text: str) -> None:
@@ -236,3 +240,28 @@ def test_unknown_ref(repo):
 
     with pytest.raises(UserInputError, match="'nope' is no commit"):
         diff(repo, base="nope")
+
+
+def test_syncs_whose_lists_would_change(repo):
+    root = repo.segments_dir.parent
+    (root / "syncs").mkdir()
+    for name, segment in (("all_buyers", "buyers"), ("gold", "tiers.gold"), ("moved", "buyers")):
+        (root / "syncs" / f"{name}.yml").write_text(f"segment: {segment}\ndestination: klaviyo\n")
+    git(root, "add", "syncs")
+    git(root, "commit", "-q", "-m", "syncs")
+    try:
+        write(repo, "buyers", "title: Buyers\nrules: {metric: orders, gt: 5}\n")  # nobody
+        write(repo, "tiers", BASE["tiers"].replace("gte: 150", "gte: 200"))  # A: silver
+        (root / "syncs" / "moved.yml").write_text("segment: female\ndestination: klaviyo\n")
+        result = diff(repo, base="HEAD")
+        syncs = {
+            s.sync: (s.segment_before, s.segment_after, s.adds, s.removes) for s in result.syncs
+        }
+        assert syncs == {
+            "all_buyers": ("buyers", "buyers", 0, 1),  # A leaves buyers
+            "gold": ("tiers.gold", "tiers.gold", 0, 1),  # A moves to silver
+            # moved: buyers {A} -> female {A}: the same list, not listed
+        }
+        assert "all_buyers (buyers): +0 added, -1 removed" in as_text(result)
+    finally:
+        git(root, "reset", "-q", "--hard", "HEAD~1")
