@@ -60,7 +60,9 @@ def test_command(names: tuple[str, ...]) -> None:
 
     settings = load_settings()
     report = run_tests(settings, list(names))
-    for line in report.lines():
+    for problem in report.problems:  # bad input: one line each on standard error
+        click.echo(str(problem), err=True)
+    for line in report.result_lines():
         click.echo(line)
     if not report.ok:
         sys.exit(1)

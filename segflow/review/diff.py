@@ -127,11 +127,12 @@ def _syncs(folder: Path) -> dict[str, str | None]:
 
 def _relabel(project: SegmentProject, folder: Path, label: str) -> None:
     """Problems of the base side name the file as `REF:path` instead of a temporary path."""
-    prefix = str(folder)
+    prefixes = {str(folder), str(folder.resolve())}  # however the loader named the file
 
     def fix(problem: Problem) -> Problem:
-        if problem.file.startswith(prefix):
-            return dataclasses.replace(problem, file=label + problem.file[len(prefix) :])
+        for prefix in prefixes:
+            if problem.file.startswith(prefix + "/"):
+                return dataclasses.replace(problem, file=label + problem.file[len(prefix) :])
         return problem
 
     project.problems = [fix(p) for p in project.problems]
@@ -202,7 +203,9 @@ def classify(base: Side, head: Side) -> dict[str, str]:
 # -- evaluation -----------------------------------------------------------------------------
 
 
-def evaluate_side(wh: Warehouse, project: SegmentProject, names: list[str], as_of: date):
+def evaluate_side(
+    wh: Warehouse, project: SegmentProject, names: list[str], as_of: date
+) -> tuple[dict[str, Members], dict[str, Decimal]]:
     """Members (with tier) and the members' revenue up to D of each named segment."""
     members: dict[str, Members] = {n: {} for n in names}
     revenue: dict[str, Decimal] = {n: Decimal(0) for n in names}

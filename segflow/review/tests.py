@@ -48,7 +48,11 @@ class Report:
         return not self.problems and all(o.passed for o in self.outcomes)
 
     def lines(self) -> list[str]:
-        out = [str(p) for p in self.problems]
+        """The problems of invalid test files, then the results."""
+        return [str(p) for p in self.problems] + self.result_lines()
+
+    def result_lines(self) -> list[str]:
+        out: list[str] = []
         for outcome in self.outcomes:
             test = outcome.test
             label = f"{test.segment} ({test.display})"
