@@ -75,3 +75,10 @@ def test_bad_options(folder):
     assert "'html' is not one of" in one_line(
         run(["diff", "--base", "main", "--format", "html"], folder), 1
     )
+
+
+def test_build_select_unknown_segment(folder):
+    (folder / "data" / "landing").mkdir(parents=True)
+    env_run = run(["build", "--select", "a", "--select", "nope"], folder)
+    line = one_line(env_run, 1)
+    assert "unknown segment 'nope'" in line
