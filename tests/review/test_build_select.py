@@ -12,12 +12,13 @@ from segflow.segments.project import load_project
 from segflow.selective import selection
 from segflow.warehouse import Warehouse
 from tests.conftest import compile_segments
-from tests.segments.fixture_data import D, write_feeds
+from tests.feedfiles import deliver
+from tests.segments.fixture_data import CUSTOMERS, D, write_feeds
 
 SEGMENTS = {
     "buyers": "title: Buyers\nrules: {metric: orders, gt: 1}\n",  # A, B
     "big": "title: Big\nrules: {all: [{segment: buyers}, {metric: revenue, gt: 20}]}\n",  # A, B
-    "women": "title: Women\nrules: {profile: gender, eq: f}\n",  # A
+    "women": "title: Women\nrules: {profile: gender, in: [f, x]}\n",  # A, G
 }
 
 
@@ -39,7 +40,9 @@ def test_select_rebuilds_the_selection_and_keeps_the_rest(project):
         run_build(settings, as_of=D, select=["big"])
     run_build(settings, as_of=D)
     with Warehouse(settings) as wh:
-        assert [_members(wh, n) for n in ("buyers", "big", "women")] == [{"A", "B"}] * 2 + [{"A"}]
+        assert [_members(wh, n) for n in ("buyers", "big", "women")] == [{"A", "B"}] * 2 + [
+            {"A", "G"}
+        ]
         old_hash = wh.scalar(
             f"select definition_hash from {wh.output_schema}.segment_catalog "
             "where segment = 'women'"
@@ -48,16 +51,20 @@ def test_select_rebuilds_the_selection_and_keeps_the_rest(project):
         settings,
         {
             "buyers": "title: Buyers\nrules: {metric: orders, gt: 2}\n",  # A
-            "women": "title: Women\nrules: {profile: gender, in: [f, m]}\n",  # A, B
+            "women": "title: Women\nrules: {profile: gender, in: [f, m, x]}\n",  # A, B, G
         },
     )
+    # G is erased since: erasure applies to the tables carried over too
+    header, rows = CUSTOMERS
+    erased = [[*r[:7], "2026-03-01 10:00", *r[8:]] for r in rows if r[0] == "G"]
+    deliver(settings.landing_dir, "customers", "2026-04-12.csv", header, erased)
     outcome = run_build(settings, as_of=D, select=["big"])
     assert outcome.failed_checks == []
     project_now = load_project(settings.segments_dir)
     with Warehouse(settings) as wh:
         assert _members(wh, "buyers") == {"A"}  # referred to by big: rebuilt
         assert _members(wh, "big") == {"A"}
-        assert _members(wh, "women") == {"A"}  # not selected: as published before
+        assert _members(wh, "women") == {"A"}  # not selected: as published, less erased G
         schema = wh.output_schema
         stats = dict(wh.query(f"select segment, members from {schema}.segment_stats"))
         assert stats == {"buyers": 1, "big": 1, "women": 1}
