@@ -30,13 +30,20 @@ def make_jobs() -> list:
 
 
 def build_run_config(
-    ingestion_ops: list[str], as_of: date | None = None, accept: tuple[str, ...] = ()
+    ingestion_ops: list[str],
+    as_of: date | None = None,
+    accept: tuple[str, ...] = (),
+    select: tuple[str, ...] = (),
 ) -> dict:
-    """Run config of the build job: `as_of` empty means the partition's day (or today)."""
+    """Run config of the build job: `as_of` empty means the partition's day (or today);
+    `select` names the segments that get new tables (empty: all)."""
+    dbt_config: dict = {"as_of": as_of.isoformat() if as_of else ""}
+    if select:
+        dbt_config["select"] = list(select)
     return {
         "ops": {
             **{op: {"config": {"accept": list(accept)}} for op in ingestion_ops},
-            DBT_OP: {"config": {"as_of": as_of.isoformat() if as_of else ""}},
+            DBT_OP: {"config": dbt_config},
         }
     }
 

@@ -85,14 +85,22 @@ def demo(customers: int, days: int, until: date | None, force: bool) -> None:
     metavar="FILE",
     help="Let this re-delivered file remove many rows (feeds.md, 'Bad input').",
 )
-def build(as_of: date | None, accept: tuple[str, ...]) -> None:
+@click.option(
+    "--select",
+    "selected",
+    multiple=True,
+    metavar="NAME",
+    help="Publish new tables for these segments (and what they refer to) only; the others "
+    "stay as published (`--select a b` or `--select a --select b`).",
+)
+def build(as_of: date | None, accept: tuple[str, ...], selected: tuple[str, ...]) -> None:
     """Compile the segments, ingest new deliveries and build every model for D, via Dagster."""
     from segflow.publish import published_build
     from segflow.summary import summarize
     from segflow.warehouse import Warehouse
 
     settings = load_settings()
-    outcome = _compile_and_run(settings, as_of, accept)
+    outcome = _compile_and_run(settings, as_of, accept, selected)
     with Warehouse(settings) as wh:
         summary = summarize(wh)
         current = published_build(wh)
@@ -106,7 +114,9 @@ def build(as_of: date | None, accept: tuple[str, ...]) -> None:
         click.echo(f"  {line}")
 
 
-def _compile_and_run(settings, as_of: date | None, accept: tuple[str, ...] = ()):
+def _compile_and_run(
+    settings, as_of: date | None, accept: tuple[str, ...] = (), selected: tuple[str, ...] = ()
+):
     """Bring the generated models in line with segments/, then run the build job."""
     from segflow.pipeline import check_environment, run_build
     from segflow.segments.compile import compile_project
@@ -115,6 +125,8 @@ def _compile_and_run(settings, as_of: date | None, accept: tuple[str, ...] = ())
 
     check_environment(settings)  # before anything is written
     project = _load_segments(settings)
+    for name in selected:
+        _resolve(settings, project, name)
     compiled = compile_project(project, settings)
     if compiled.written or compiled.removed:
         click.echo(
@@ -122,7 +134,7 @@ def _compile_and_run(settings, as_of: date | None, accept: tuple[str, ...] = ())
             f"{len(compiled.removed)} removed",
             err=True,
         )
-    outcome = run_build(settings, as_of=as_of, accept=accept)
+    outcome = run_build(settings, as_of=as_of, accept=accept, select=list(selected))
     with Warehouse(settings) as wh:
         for name, outside in static_outside(wh, project):
             click.echo(outside_warning(name, outside), err=True)
@@ -516,6 +528,13 @@ def expand_multi_value_options(args: list[str]) -> list[str]:
             out.append(current)
         out.append(arg)
     return out
+
+
+from segflow.review.commands import diff as _diff_command  # noqa: E402
+from segflow.review.commands import test_command as _test_command  # noqa: E402
+
+cli.add_command(_diff_command)
+cli.add_command(_test_command)
 
 
 def main() -> None:

@@ -183,18 +183,30 @@ def check_environment(settings: Settings) -> None:
 
 
 def run_build(
-    settings: Settings, as_of: date | None = None, accept: tuple[str, ...] = ()
+    settings: Settings,
+    as_of: date | None = None,
+    accept: tuple[str, ...] = (),
+    select: list[str] | None = None,
 ) -> RunOutcome:
     """Ingest new deliveries, build every dbt model as of D and record D's segment history
-    (backfilling new hot segments), in this process: the `build` job's partition D."""
+    (backfilling new hot segments), in this process: the `build` job's partition D. With
+    `select`, only those segments (and what they refer to) get new tables and history."""
     check_environment(settings)
     from orchestration.jobs import BUILD_JOB, build_run_config, history_run_config
 
     day = as_of or settings.today()
     _check_partition(settings, day, day)
     job = job_for(settings, BUILD_JOB)
-    run_config = build_run_config(_ingestion_op_names(job), as_of=day, accept=accept)
-    run_config["ops"].update(history_run_config()["ops"])
+    run_config = build_run_config(
+        _ingestion_op_names(job), as_of=day, accept=accept, select=tuple(select or ())
+    )
+    history = None
+    if select:
+        from segflow.segments.project import load_project
+        from segflow.selective import selection
+
+        history = selection(load_project(settings.segments_dir), list(select))
+    run_config["ops"].update(history_run_config(history)["ops"])
     return _execute(settings, job, run_config, {"dagster/partition": day.isoformat()})
 
 

@@ -12,12 +12,15 @@ from dagster._utils.tags import is_valid_tag_key
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 
 from orchestration.resources import WarehouseResource, build_run_id, export_settings_for_dbt
-from segflow.publish import record_build, start_build
+from segflow.publish import published_slot, record_build, start_build
 from segflow.segments.project import SegmentProject
 
 
 class BuildConfig(dg.Config):
     as_of: str = ""  # D, YYYY-MM-DD; empty: the run's partition, else today in SEGFLOW_TIMEZONE
+    # `segflow build --select`: only these segments (and what they refer to) get new tables;
+    # the others are published as they were (segflow/selective.py). Empty: every segment.
+    select: list[str] = []
 
 
 def dagster_owner(owner: str) -> str:
@@ -93,6 +96,9 @@ def make_dbt_models(
                 f"{len(context.selected_asset_keys)}"
             )
         with warehouse.connect() as wh:
+            published = published_slot(wh)
+            if config.select and published is None:
+                raise dg.Failure("--select needs a published build: run a whole build first")
             slot = start_build(wh, resume=resume)
         context.log.info(f"dbt build as of {as_of} into the build schema {slot}")
         args = ["build", "--vars", json.dumps({"as_of": as_of.isoformat()})]
@@ -102,6 +108,17 @@ def make_dbt_models(
         finally:
             del os.environ["SEGFLOW_BUILD_SCHEMA"]
         with warehouse.connect() as wh:
+            if config.select and published is not None:
+                from segflow.segments.project import load_project
+                from segflow.selective import carry_over
+
+                kept = carry_over(
+                    wh, load_project(settings.segments_dir), config.select, published, slot
+                )
+                context.log.info(
+                    f"rebuilt {', '.join(kept.rebuilt)}; published as they were: "
+                    f"{', '.join(kept.carried) or 'none'}"
+                )
             record_build(wh, slot, build_run_id(context.run), as_of)
 
     return segflow_dbt_models

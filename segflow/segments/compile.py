@@ -76,6 +76,7 @@ def _model_yml(
     description: str,
     columns: list[tuple[str, str, list]],
     tests: list | None = None,
+    config: dict | None = None,
 ) -> str:
     lines = [
         YML_HEADER.format(source=source).rstrip("\n"),
@@ -85,6 +86,14 @@ def _model_yml(
         f"  - name: {name}",
         f"    description: {_doc(description)}",
     ]
+    if config:  # tags and meta: what `dbt docs` shows and `--select tag:...` selects
+        lines.append("    config:")
+        lines.append(f"      tags: [{', '.join(_doc(t) for t in config['tags'])}]")
+        meta = ", ".join(
+            f"{k}: {_doc(v) if isinstance(v, str) else json.dumps(v)}"
+            for k, v in config["meta"].items()
+        )
+        lines.append(f"      meta: {{{meta}}}")
     if tests:
         lines.append("    data_tests:")
         lines.extend(f"      - {json.dumps(t)}" for t in tests)
@@ -183,7 +192,11 @@ def render(project: SegmentProject, segments_source: str) -> dict[str, str]:
             columns.append(("tier", "The first tier whose condition holds.", ["not_null"]))
         columns.append(("as_of", "", ["not_null"]))
         files[f"seg_{name}.yml"] = _model_yml(
-            source, f"seg_{name}", definition.description or definition.title or name, columns
+            source,
+            f"seg_{name}",
+            _segment_doc(name, definition, source),
+            columns,
+            config=_segment_config(definition, source),
         )
         catalog_rows.append(
             {
@@ -228,6 +241,33 @@ def render(project: SegmentProject, segments_source: str) -> dict[str, str]:
         [("segment", "", ["unique", "not_null"]), ("definition_hash", "", ["not_null"])],
     )
     return files
+
+
+def _segment_doc(name: str, definition, source: str) -> str:
+    """The catalogue entry `dbt docs` shows: title, description, owner, tags, where defined."""
+    parts = [f"**{definition.title or name}**"]
+    if definition.description:
+        parts.append(definition.description)
+    facts = [f"Owner: {definition.owner or 'none'}"]
+    if definition.tags:
+        facts.append("tags: " + ", ".join(definition.tags))
+    facts.append(f"kind: {definition.kind}" + (", hot" if definition.hot else ""))
+    facts.append(f"defined in `{source}`")
+    parts.append("; ".join(facts) + ".")
+    return "\n\n".join(parts)
+
+
+def _segment_config(definition, source: str) -> dict:
+    return {
+        "tags": ["segment", *definition.tags],
+        "meta": {
+            "title": definition.title,
+            "owner": definition.owner,
+            "kind": definition.kind,
+            "hot": definition.hot,
+            "definition": source,
+        },
+    }
 
 
 def _is_generated(path: Path) -> bool:

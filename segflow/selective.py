@@ -1,0 +1,91 @@
+"""`segflow build --select NAME ...`: publish new tables for some segments, the rest as it was.
+
+A build is published whole (segflow/publish.py): every published name switches to the new
+slot in one transaction. So a selective build still builds the whole slot with dbt (every
+model's tests and checks run on it as on any build), and before the slot is checked and
+published, the segments outside the selection get their published tables back from the
+published slot: their `seg_<name>` rows, and their rows of `segment_stats` and
+`segment_catalog` (the catalog keeps their built definition's hash, so `segflow members`
+knows a table that predates an edit). Customers who have left the population since (erased,
+blocked) are removed from the carried-over tables, and their `members`/`share` recounted:
+erasure applies to every published table, and every member is in the published population.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from segflow.errors import UserInputError
+from segflow.segments.project import SegmentProject
+from segflow.warehouse import Warehouse
+
+
+@dataclass(frozen=True)
+class Selection:
+    rebuilt: list[str]  # the selected segments and what they refer to
+    carried: list[str]  # published as they were
+
+
+def selection(project: SegmentProject, selected: list[str]) -> list[str]:
+    """The selected segments and every segment they refer to, each after its references."""
+    unknown = [n for n in selected if n not in project.segments]
+    if unknown:
+        known = ", ".join(sorted(project.segments)) or "none"
+        raise UserInputError(f"--select: unknown segment {unknown[0]!r} (segments: {known})")
+    out: list[str] = []
+    for name in selected:
+        out += [n for n in project.closure(name) if n not in out]
+    return out
+
+
+def _columns(wh: Warehouse, schema: str, table: str) -> list[str]:
+    rows = wh.query(
+        "select column_name from information_schema.columns "
+        "where table_schema = ? and table_name = ? order by ordinal_position",
+        (schema, table),
+    )
+    return [r[0] for r in rows]
+
+
+def carry_over(
+    wh: Warehouse, project: SegmentProject, selected: list[str], published: str, slot: str
+) -> Selection:
+    """Give every segment outside the selection its published tables back in `slot`."""
+    rebuilt = selection(project, selected)
+    carried = []
+    for name in sorted(set(project.segments) - set(rebuilt)):
+        table = f"seg_{name}"
+        old = _columns(wh, published, table)
+        if not old or old != _columns(wh, slot, table):
+            rebuilt.append(name)  # new, or its kind changed: there is nothing to keep
+            continue
+        carried.append(name)
+    with wh.transaction():
+        for name in carried:
+            table = f"seg_{name}"
+            columns = ", ".join(_columns(wh, slot, table))
+            # The table itself stays (PostgreSQL views depend on it); its rows are replaced.
+            wh.execute(f"delete from {slot}.{table}")
+            wh.execute(
+                f"insert into {slot}.{table} ({columns}) select {columns} from {published}.{table} "
+                f"where customer_id in (select customer_id from {slot}.dim_population)"
+            )
+            for summary in ("segment_stats", "segment_catalog"):
+                columns = ", ".join(_columns(wh, slot, summary))
+                wh.execute(f"delete from {slot}.{summary} where segment = ?", (name,))
+                wh.execute(
+                    f"insert into {slot}.{summary} ({columns}) select {columns} "
+                    f"from {published}.{summary} where segment = ?",
+                    (name,),
+                )
+            wh.execute(
+                f"update {slot}.segment_stats set members = (select count(*) from "
+                f"{slot}.{table}) where segment = ?",
+                (name,),
+            )
+            wh.execute(
+                f"update {slot}.segment_stats set share = cast(members as decimal(18, 6)) "
+                "/ nullif(population, 0) where segment = ?",
+                (name,),
+            )
+    return Selection(rebuilt, carried)

@@ -1,0 +1,90 @@
+"""`segflow build --select`: the selected segments and what they refer to get new tables, the
+others are published as they were (hand-made retailer of tests/segments/fixture_data.py)."""
+
+from __future__ import annotations
+
+import pytest
+
+from segflow.errors import RunFailed, UserInputError
+from segflow.pipeline import run_build
+from segflow.segments import evaluate
+from segflow.segments.project import load_project
+from segflow.selective import selection
+from segflow.warehouse import Warehouse
+from tests.conftest import compile_segments
+from tests.feedfiles import deliver
+from tests.segments.fixture_data import CUSTOMERS, D, write_feeds
+
+SEGMENTS = {
+    "buyers": "title: Buyers\nrules: {metric: orders, gt: 1}\n",  # A, B
+    "big": "title: Big\nrules: {all: [{segment: buyers}, {metric: revenue, gt: 20}]}\n",  # A, B
+    "women": "title: Women\nrules: {profile: gender, in: [f, x]}\n",  # A, G
+}
+
+
+def _write(settings, segments: dict[str, str]) -> None:
+    for name, text in segments.items():
+        (settings.segments_dir / f"{name}.yml").write_text(text)
+    compile_segments(settings)
+
+
+def _members(wh, name: str) -> set[str]:
+    return {r[0] for r in wh.query(f"select customer_id from {wh.output_schema}.seg_{name}")}
+
+
+def test_select_rebuilds_the_selection_and_keeps_the_rest(project):
+    settings = project
+    write_feeds(settings.landing_dir)
+    _write(settings, SEGMENTS)
+    with pytest.raises(RunFailed, match="--select needs a published build"):
+        run_build(settings, as_of=D, select=["big"])
+    run_build(settings, as_of=D)
+    with Warehouse(settings) as wh:
+        assert [_members(wh, n) for n in ("buyers", "big", "women")] == [{"A", "B"}] * 2 + [
+            {"A", "G"}
+        ]
+        old_hash = wh.scalar(
+            f"select definition_hash from {wh.output_schema}.segment_catalog "
+            "where segment = 'women'"
+        )
+    _write(
+        settings,
+        {
+            "buyers": "title: Buyers\nrules: {metric: orders, gt: 2}\n",  # A
+            "women": "title: Women\nrules: {profile: gender, in: [f, m, x]}\n",  # A, B, G
+        },
+    )
+    # G is erased since: erasure applies to the tables carried over too
+    header, rows = CUSTOMERS
+    erased = [[*r[:7], "2026-03-01 10:00", *r[8:]] for r in rows if r[0] == "G"]
+    deliver(settings.landing_dir, "customers", "2026-04-12.csv", header, erased)
+    outcome = run_build(settings, as_of=D, select=["big"])
+    assert outcome.failed_checks == []
+    project_now = load_project(settings.segments_dir)
+    with Warehouse(settings) as wh:
+        assert _members(wh, "buyers") == {"A"}  # referred to by big: rebuilt
+        assert _members(wh, "big") == {"A"}
+        assert _members(wh, "women") == {"A"}  # not selected: as published, less erased G
+        schema = wh.output_schema
+        stats = dict(wh.query(f"select segment, members from {schema}.segment_stats"))
+        assert stats == {"buyers": 1, "big": 1, "women": 1}
+        membership = wh.query(
+            f"select segment, count(*) from {schema}.segment_membership group by segment"
+        )
+        assert dict(membership) == stats
+        catalog = dict(wh.query(f"select segment, definition_hash from {schema}.segment_catalog"))
+        assert catalog["women"] == old_hash != project_now.definition_hash("women")
+        assert catalog["buyers"] == project_now.definition_hash("buyers")
+        # members knows that women's table predates its edit
+        assert evaluate.built_as_of(wh, project_now, "women") is None
+        assert evaluate.built_as_of(wh, project_now, "big") == D
+
+
+def test_selection_follows_references_and_refuses_unknown_names(tmp_path):
+    for name, text in SEGMENTS.items():
+        (tmp_path / f"{name}.yml").write_text(text)
+    project = load_project(tmp_path)
+    assert selection(project, ["big"]) == ["buyers", "big"]
+    assert selection(project, ["women", "big"]) == ["women", "buyers", "big"]
+    with pytest.raises(UserInputError, match="--select: unknown segment 'nope'"):
+        selection(project, ["nope"])
