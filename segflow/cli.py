@@ -173,6 +173,10 @@ def validate(paths: tuple[Path, ...]) -> None:
             raise UserInputError(f"{path}: no such file")
         if path.resolve().parent != settings.segments_dir:
             problems += load_project(settings.segments_dir, extra=path).problems
+    if not paths:  # syncs/*.yml too (activation)
+        from segflow.sync.loader import sync_problems
+
+        problems += sync_problems(project)
     if paths:
         problems = _problems_in(problems, paths)
     for problem in dict.fromkeys(problems):
@@ -447,6 +451,11 @@ def _dagster_ui_command() -> str:
     home = ensure_dagster_home()
     dagster = Path(sys.executable).parent / "dagster"
     return f"cd {PROJECT_ROOT} && DAGSTER_HOME={home} {_relative(dagster)} dev"
+
+
+from segflow.sync.cli import sync_group  # noqa: E402 - registered last, its own module
+
+cli.add_command(sync_group)
 
 
 def main() -> None:
