@@ -52,12 +52,14 @@ class Klaviyo:
     def _call(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
         return self.retry.call(lambda: fn(*args, **kwargs), classify)
 
-    def ensure_list(self, name: str) -> str:
+    def ensure_list(self, name: str, create: bool = True) -> str | None:
         quoted = name.replace("\\", "\\\\").replace('"', '\\"')
         found = self._call(self.client.Lists.get_lists, filter=f'equals(name,"{quoted}")')
         for item in found.data or []:
             if item.attributes.name == name:
                 return str(item.id)
+        if not create:
+            return None
         body = {"data": {"type": "list", "attributes": {"name": name}}}
         return str(self._call(self.client.Lists.create_list, body).data.id)
 
@@ -136,7 +138,9 @@ class Klaviyo:
         body = {
             "data": {
                 "type": "data-privacy-deletion-job",
-                "attributes": {"profile": {"data": {"type": "profile", "attributes": {"email": email}}}},
+                "attributes": {
+                    "profile": {"data": {"type": "profile", "attributes": {"email": email}}}
+                },
             }
         }
         self._call(self.client.Data_Privacy.request_profile_deletion, body)

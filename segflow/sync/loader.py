@@ -100,7 +100,9 @@ def _problems(exc: ValidationError, file: SyncFile) -> list[Problem]:
             loc, message = loc + extra, str(ctx["message"])
         elif kind == "extra_forbidden":
             close = difflib.get_close_matches(str(loc[-1]), KNOWN_KEYS, n=1)
-            message = f"unknown key {loc[-1]!r}" + (f" (did you mean {close[0]!r}?)" if close else "")
+            message = f"unknown key {loc[-1]!r}" + (
+                f" (did you mean {close[0]!r}?)" if close else ""
+            )
         elif kind == "missing":
             message = "required key missing"
         elif kind == "literal_error":

@@ -137,8 +137,8 @@ def compute_plan(wh: Warehouse, name: str, sync: SyncDefinition) -> Plan:
             left join c on c.customer_id = d.customer_id
             where (r.email is null or r.fields_hash is distinct from d.fields_hash)
               -- a rejection is not retried until the contact changes
-              and not (c.status = 'rejected' and c.pending_op is null
-                       and c.fields_hash = d.fields_hash and c.email = d.email)
+              and not coalesce(c.status = 'rejected' and c.pending_op is null
+                       and c.fields_hash = d.fields_hash and c.email = d.email, false)
         ),
         removes as (
             select 'remove' as op, c.customer_id, c.email, cast(null as varchar) as payload,

@@ -66,8 +66,9 @@ def load_remote(wh: Warehouse, name: str, rows: list[tuple[str, str | None, str]
                 "platform_id": [r[1] for r in rows],
                 "fields_hash": [r[2] for r in rows],
             },
-            schema=pa.schema([(c, pa.string()) for c in ("sync", "email", "platform_id",
-                                                          "fields_hash")]),
+            schema=pa.schema(
+                [(c, pa.string()) for c in ("sync", "email", "platform_id", "fields_hash")]
+            ),
         )
         wh.bulk_insert(f"{s}.{REMOTE}", table)
 
@@ -85,16 +86,19 @@ def remote_from_records(wh: Warehouse, name: str) -> None:
         )
 
 
-def read_platform(wh: Warehouse, name: str, sync: SyncDefinition, dest: Destination) -> str:
-    """Reconciliation: the list's actual members (paginated) become `sync_remote`."""
-    list_id = dest.ensure_list(sync.list)
+def read_platform(
+    wh: Warehouse, name: str, sync: SyncDefinition, dest: Destination, create: bool = True
+) -> str:
+    """Reconciliation: the list's actual members (paginated) become `sync_remote`. A dry run
+    does not create a missing list (it is empty)."""
+    list_id = dest.ensure_list(sync.list, create=create)
     keys = list(sync.fields)
     rows = [
         (m.email, m.platform_id, fields_hash([m.values.get(k) for k in keys]))
-        for m in dest.members(list_id, keys)
+        for m in (dest.members(list_id, keys) if list_id else [])
     ]
     load_remote(wh, name, rows)
-    return list_id
+    return list_id or ""
 
 
 def plan_sync(wh: Warehouse, name: str, sync: SyncDefinition) -> Plan:
@@ -127,7 +131,7 @@ def run_sync(
         remote_from_records(wh, name)
         list_id = ""
     else:
-        list_id = read_platform(wh, name, sync, dest)
+        list_id = read_platform(wh, name, sync, dest, create=not dry_run)
     plan = plan_sync(wh, name, sync)
     outcome = Outcome(name, plan, dry_run=dry_run)
     if dry_run:
@@ -152,16 +156,37 @@ def run_sync(
     return outcome
 
 
-def _record_run(wh: Warehouse, run_id: str, name: str, build_run: str, as_of: object,
-                plan: Plan, rejected: int, status: str, error: str | None) -> None:
+def _record_run(
+    wh: Warehouse,
+    run_id: str,
+    name: str,
+    build_run: str,
+    as_of: object,
+    plan: Plan,
+    rejected: int,
+    status: str,
+    error: str | None,
+) -> None:
     counts = plan.counts
     wh.execute(
         f"insert into {wh.output_schema}.{RUNS} (run_id, sync, started_at, finished_at, "
         "build_run_id, as_of, adds, updates, removes, erasures, rejected, status, error) "
         "values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (run_id, name, now(), now() if status != "running" else None, build_run, as_of,
-         counts["add"], counts["update"], counts["remove"], counts["erase"], rejected, status,
-         error),
+        (
+            run_id,
+            name,
+            now(),
+            now() if status != "running" else None,
+            build_run,
+            as_of,
+            counts["add"],
+            counts["update"],
+            counts["remove"],
+            counts["erase"],
+            rejected,
+            status,
+            error,
+        ),
     )
 
 
@@ -236,9 +261,11 @@ def _record_intent(wh: Warehouse, name: str, operations: list[Operation]) -> Non
             "added_by_sync": [bool(o.added_by_sync) for o in operations],
         }
     )
-    wh.execute(f"create temp table if not exists sync_intent (sync varchar, customer_id varchar, "
-               "email varchar, pending_op varchar, pending_hash varchar, platform_id varchar, "
-               "added_by_sync boolean)")
+    wh.execute(
+        "create temp table if not exists sync_intent (sync varchar, customer_id varchar, "
+        "email varchar, pending_op varchar, pending_hash varchar, platform_id varchar, "
+        "added_by_sync boolean)"
+    )
     wh.execute("delete from sync_intent")
     wh.bulk_insert("sync_intent", table)
     wh.execute(
@@ -259,8 +286,9 @@ def _record_intent(wh: Warehouse, name: str, operations: list[Operation]) -> Non
     wh.execute("delete from sync_intent")
 
 
-def _send(wh: Warehouse, name: str, sync: SyncDefinition, dest: Destination, list_id: str,
-          plan: Plan) -> int:
+def _send(
+    wh: Warehouse, name: str, sync: SyncDefinition, dest: Destination, list_id: str, plan: Plan
+) -> int:
     keys = list(sync.fields)
     upserts = plan.of("add") + plan.of("update")
     rejected = 0
@@ -305,7 +333,8 @@ def _confirm(wh: Warehouse, name: str, batch: list[Operation], rejections: dict[
         {
             "customer_id": [o.customer_id for o in batch],
             "status": [
-                "removed" if o.op == "remove"
+                "removed"
+                if o.op == "remove"
                 else ("rejected" if (o.email or "") in rejections else "synced")
                 for o in batch
             ],
@@ -313,8 +342,10 @@ def _confirm(wh: Warehouse, name: str, batch: list[Operation], rejections: dict[
         }
     )
     with wh.transaction():
-        wh.execute("create temp table if not exists sync_acks (customer_id varchar, "
-                   "status varchar, reason varchar)")
+        wh.execute(
+            "create temp table if not exists sync_acks (customer_id varchar, "
+            "status varchar, reason varchar)"
+        )
         wh.execute("delete from sync_acks")
         wh.bulk_insert("sync_acks", table)
         wh.execute(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import re
@@ -199,10 +200,8 @@ class Double:
         with self.lock:
             self.requests.append((http.command, urlsplit(http.path).path, 0))
         http.close_connection = True
-        try:
+        with contextlib.suppress(OSError):
             http.connection.shutdown(2)
-        except OSError:
-            pass
 
     def count(self, pattern: str = "", status: int | None = None) -> int:
         with self.lock:

@@ -70,8 +70,14 @@ class KlaviyoDouble(Double):
     def error_body(self, status: int, detail: str) -> Any:
         return {
             "errors": [
-                {"id": "double", "status": status, "code": "error", "title": detail,
-                 "detail": detail, "source": {"pointer": "/data/"}}
+                {
+                    "id": "double",
+                    "status": status,
+                    "code": "error",
+                    "title": detail,
+                    "detail": detail,
+                    "source": {"pointer": "/data/"},
+                }
             ]
         }
 
@@ -98,8 +104,12 @@ class KlaviyoDouble(Double):
         return {
             "type": "list",
             "id": list_id,
-            "attributes": {"name": item["name"], "created": item["created"],
-                           "updated": item["created"], "opt_in_process": "single_opt_in"},
+            "attributes": {
+                "name": item["name"],
+                "created": item["created"],
+                "updated": item["created"],
+                "opt_in_process": "single_opt_in",
+            },
             "relationships": {},
             "links": {"self": f"{self.base}/api/lists/{list_id}/"},
         }
@@ -138,14 +148,18 @@ class KlaviyoDouble(Double):
         data = []
         for profile_id, joined in page:
             attrs = self.profiles[profile_id]
-            data.append({
-                "type": "profile",
-                "id": profile_id,
-                "attributes": {**{k: attrs.get(k) for k in ("email", *ATTRIBUTES)},
-                               "properties": dict(attrs.get("properties", {})),
-                               "joined_group_at": joined},
-                "links": {"self": f"{self.base}/api/profiles/{profile_id}/"},
-            })
+            data.append(
+                {
+                    "type": "profile",
+                    "id": profile_id,
+                    "attributes": {
+                        **{k: attrs.get(k) for k in ("email", *ATTRIBUTES)},
+                        "properties": dict(attrs.get("properties", {})),
+                        "joined_group_at": joined,
+                    },
+                    "links": {"self": f"{self.base}/api/profiles/{profile_id}/"},
+                }
+            )
         links = {"self": f"{self.base}{request.path}"}
         if start + size < len(members):
             query = {k: v[0] for k, v in request.query.items()}
@@ -207,10 +221,15 @@ class KlaviyoDouble(Double):
         return {
             "type": "profile-bulk-import-job",
             "id": job_id,
-            "attributes": {"status": "complete", "created_at": job["created"],
-                           "total_count": job["total"], "completed_count": job["total"] - failed,
-                           "failed_count": failed, "completed_at": job["created"],
-                           "started_at": job["created"]},
+            "attributes": {
+                "status": "complete",
+                "created_at": job["created"],
+                "total_count": job["total"],
+                "completed_count": job["total"] - failed,
+                "failed_count": failed,
+                "completed_at": job["created"],
+                "started_at": job["created"],
+            },
             "links": {"self": f"{self.base}/api/profile-bulk-import-jobs/{job_id}/"},
         }
 
@@ -228,9 +247,17 @@ class KlaviyoDouble(Double):
             raise HttpError(400, self.error_body(400, f"page[size] must be 1..{MAX_PAGE}."))
         start = int(request.arg("page[cursor]", "0") or 0)
         data = [
-            {"type": "import-error", "id": f"{request.params['id']}-{start + i}",
-             "attributes": {"code": code, "title": title, "detail": title,
-                            "source": {"pointer": pointer}, "original_payload": attrs}}
+            {
+                "type": "import-error",
+                "id": f"{request.params['id']}-{start + i}",
+                "attributes": {
+                    "code": code,
+                    "title": title,
+                    "detail": title,
+                    "source": {"pointer": pointer},
+                    "original_payload": attrs,
+                },
+            }
             for i, (code, title, pointer, attrs) in enumerate(job["errors"][start : start + size])
         ]
         links = {"self": f"{self.base}{request.path}"}
@@ -266,9 +293,14 @@ class KlaviyoDouble(Double):
 
     def add_by_hand(self, name: str, email: str, **attrs: Any) -> None:
         """What a CRM user does in the platform's UI."""
-        list_id = self.list_id(name) or self.create_list(
-            Request("POST", "", {}, {}, {"data": {"type": "list", "attributes": {"name": name}}})
-        )[1]["data"]["id"]
+        list_id = (
+            self.list_id(name)
+            or self.create_list(
+                Request(
+                    "POST", "", {}, {}, {"data": {"type": "list", "attributes": {"name": name}}}
+                )
+            )[1]["data"]["id"]
+        )
         profile_id = self.by_email.get(email) or self._id("P")
         self.by_email[email] = profile_id
         self.profiles.setdefault(profile_id, {"email": email, "properties": {}}).update(attrs)
