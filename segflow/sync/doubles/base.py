@@ -86,6 +86,7 @@ class Double:
         self.requests: list[tuple[str, str, int]] = []  # (method, path, status) served
         self.lock = threading.RLock()
         self.server: ThreadingHTTPServer | None = None
+        self.base = ""  # http://127.0.0.1:PORT once started
 
     # -- set-up ------------------------------------------------------------------------------
     def route(self, method: str, pattern: str, handler: Handler, limit: str = "") -> None:
@@ -116,7 +117,8 @@ class Double:
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
         self.server.daemon_threads = True
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        return f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.base = f"http://127.0.0.1:{self.server.server_address[1]}"
+        return self.base
 
     def stop(self) -> None:
         if self.server:

@@ -36,7 +36,6 @@ class KlaviyoDouble(Double):
     def __init__(self, api_key: str = "pk_test_double", rate_limits: bool = False):
         super().__init__()
         self.api_key = api_key
-        self.base = ""
         self.lists: dict[str, dict[str, Any]] = {}
         self.profiles: dict[str, dict[str, Any]] = {}  # id -> attributes (email, properties)
         self.by_email: dict[str, str] = {}
@@ -58,10 +57,6 @@ class KlaviyoDouble(Double):
         if rate_limits:
             for tier, (burst, per_minute) in TIERS.items():
                 self.rate_limit(tier, burst, per_minute / 60)
-
-    def start(self) -> str:
-        self.base = super().start()
-        return self.base
 
     def _id(self, prefix: str) -> str:
         return f"{prefix}{next(self._ids):08d}"
