@@ -118,3 +118,26 @@ def status_command(name: str | None) -> None:
         click.echo("contacts:")
         for sync, status, count in states:
             click.echo(f"  {sync} {status}: {count}")
+
+
+@sync_group.command("schema")
+@click.option("--write", is_flag=True, help="Write syncs/sync.schema.json.")
+@click.option("--check", is_flag=True, help="Fail when the committed schema is stale.")
+def schema_command(write: bool, check: bool) -> None:
+    """The JSON Schema of sync files (printed, written or checked)."""
+    from segflow.sync.loader import syncs_dir
+    from segflow.sync.schema import SCHEMA_FILE, schema_is_current, schema_text
+
+    folder = syncs_dir()
+    if check:
+        if not schema_is_current(folder):
+            raise UserInputError(
+                f"{folder / SCHEMA_FILE} is stale: run `segflow sync schema --write`"
+            )
+        click.echo(f"{folder / SCHEMA_FILE} is current")
+    elif write:
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / SCHEMA_FILE).write_text(schema_text(), encoding="utf-8")
+        click.echo(f"wrote {folder / SCHEMA_FILE}")
+    else:
+        click.echo(schema_text(), nl=False)

@@ -103,8 +103,11 @@ class Klaviyo:
             }
         }
         job = self._call(self.client.Profiles.bulk_import_profiles, body).data
-        while job.attributes.status in ("queued", "processing"):
-            time.sleep(0.5)
+        polls = 0
+        while job.attributes.status in ("queued", "processing"):  # jobs run asynchronously
+            if polls:
+                time.sleep(min(5.0, 0.2 * polls))
+            polls += 1
             job = self._call(self.client.Profiles.get_bulk_import_profiles_job, job.id).data
         if job.attributes.status != "complete":
             raise RuntimeError(f"Klaviyo import job {job.id} ended {job.attributes.status}")

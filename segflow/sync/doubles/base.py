@@ -87,6 +87,8 @@ class Double:
         self.lock = threading.RLock()
         self.server: ThreadingHTTPServer | None = None
         self.base = ""  # http://127.0.0.1:PORT once started
+        self.record = False  # keep every exchange, to check it against the API description
+        self.exchanges: list[tuple[str, str, Any, int, Any]] = []
 
     # -- set-up ------------------------------------------------------------------------------
     def route(self, method: str, pattern: str, handler: Handler, limit: str = "") -> None:
@@ -160,6 +162,9 @@ class Double:
             self._send(http, fault.status, self.error_body(fault.status, "injected"), headers)
             return
         status, payload, headers = self._dispatch(request)
+        if self.record:
+            with self.lock:
+                self.exchanges.append((request.method, request.path, body, status, payload))
         if fault and fault.after:  # the work is done, the answer never arrives
             self._drop(http)
             return

@@ -208,16 +208,17 @@ class KlaviyoDouble(Double):
                 self.members[item["id"]].setdefault(profile_id, _now())
         job_id = self._id("J")
         self.jobs[job_id] = {"total": len(profiles), "errors": errors, "created": _now()}
-        return 202, {"data": self._job_resource(job_id)}
+        # the work is done at once, but a job is reported queued until it is asked about
+        return 202, {"data": self._job_resource(job_id, "queued")}
 
-    def _job_resource(self, job_id: str) -> dict[str, Any]:
+    def _job_resource(self, job_id: str, status: str = "complete") -> dict[str, Any]:
         job = self.jobs[job_id]
         failed = len(job["errors"])
         return {
             "type": "profile-bulk-import-job",
             "id": job_id,
             "attributes": {
-                "status": "complete",
+                "status": status,
                 "created_at": job["created"],
                 "total_count": job["total"],
                 "completed_count": job["total"] - failed,
