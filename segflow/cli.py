@@ -72,6 +72,10 @@ def demo(customers: int, days: int, until: date | None, force: bool) -> None:
     click.echo(f"segflow demo on {settings.target} ({_where(settings)})")
     for line in summary.lines():
         click.echo(f"  {line}")
+    from segflow.sync.demo import demo_dry_run
+
+    for line in demo_dry_run(settings):
+        click.echo(line)
     click.echo("")
     click.echo("Open the Dagster UI on this project:")
     click.echo(f"  {_dagster_ui_command()}")
