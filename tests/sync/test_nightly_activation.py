@@ -1,0 +1,83 @@
+"""In Dagster: the nightly build job syncs after publication, and a failed blocking check
+means no sync runs (the list stays as it was, nothing is sent). DuckDB: the rules themselves
+are tested on both engines in the other modules."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from segflow.errors import RunFailed
+from segflow.pipeline import run_build
+from segflow.settings import load_settings
+from segflow.sync.doubles.klaviyo import KlaviyoDouble
+from tests.conftest import compile_segments, configure_project
+from tests.feedfiles import TRANSACTION_HEADER, deliver
+
+SALE = [*TRANSACTION_HEADER[:-1], "currency"]
+
+
+@pytest.fixture
+def double():
+    d = KlaviyoDouble()
+    d.start()
+    yield d
+    d.stop()
+
+
+def test_the_build_job_syncs_after_publication_and_not_after_a_failed_check(
+    tmp_path, monkeypatch, double
+):
+    configure_project(monkeypatch, tmp_path, "duckdb")
+    monkeypatch.setenv("SEGFLOW_HOT_BACKFILL_DAYS", "0")
+    (tmp_path / "syncs").mkdir()
+    monkeypatch.setenv("SEGFLOW_SYNCS", str(tmp_path / "syncs"))
+    monkeypatch.setenv("KLAVIYO_API_KEY", double.api_key)
+    monkeypatch.setenv("KLAVIYO_BASE_URL", double.base)
+    settings = load_settings()
+    deliver(
+        settings.landing_dir,
+        "customers",
+        "2026-03-01.csv",
+        ["customer_id", "email", "email_opt_in", "signup_date", "updated_at"],
+        [
+            ["K1", "k1@x.com", "yes", "2026-01-01", "2026-01-01 10:00"],
+            ["K2", "k2@x.com", "no", "2026-01-01", "2026-01-01 10:00"],
+            ["K3", "k3@x.com", "yes", "2026-01-01", "2026-01-01 10:00"],
+        ],
+    )
+    deliver(settings.landing_dir, "products", "2026-01-01.csv", ["product_id"], [["P1"]])
+    deliver(
+        settings.landing_dir,
+        "transactions",
+        "2026-03-09.csv",
+        SALE,
+        [
+            ["T1", "1", "K1", "2026-03-05 12:00", "P1", "1", "10.00", "EUR"],
+            ["T2", "1", "K2", "2026-03-05 12:00", "P1", "1", "10.00", "EUR"],
+        ],
+    )
+    (settings.segments_dir / "buyers.yml").write_text(
+        "title: Buyers\nrules:\n  metric: orders\n  gte: 1\n"
+    )
+    (tmp_path / "syncs" / "buyers_klaviyo.yml").write_text(
+        "segment: buyers\ndestination: klaviyo\nlist: Buyers\nfields:\n  first_name: first_name\n"
+    )
+    compile_segments(settings)
+    outcome = run_build(settings, as_of=date(2026, 3, 10))
+    assert "activation/buyers_klaviyo" in outcome.materialized
+    assert double.emails("Buyers") == {"k1@x.com"}  # K2 has no consent, K3 bought nothing
+
+    requests = len(double.requests)
+    deliver(
+        settings.landing_dir,
+        "transactions",
+        "2026-03-10.csv",
+        SALE,
+        [["T3", "1", "K3", "2026-03-10 12:00", "P1", "1", "12.00", "USD"]],
+    )
+    with pytest.raises(RunFailed, match="one currency per project"):
+        run_build(settings, as_of=date(2026, 3, 11))
+    assert double.emails("Buyers") == {"k1@x.com"}
+    assert len(double.requests) == requests  # the sync did not even read the list
