@@ -48,26 +48,29 @@ class Klaviyo:
         # max_retries=1: the SDK's own loop skips 500/502 and lost connections; ours covers all
         self.client = KlaviyoAPI(api_key, max_retries=1, max_delay=1, test_host=host)
         self.retry = retry
+        # each access of an SDK category builds its wrappers anew (~50 ms): keep them
+        self.lists, self.profiles = self.client.Lists, self.client.Profiles
+        self.privacy = self.client.Data_Privacy
 
     def _call(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
         return self.retry.call(lambda: fn(*args, **kwargs), classify)
 
     def ensure_list(self, name: str, create: bool = True) -> str | None:
         quoted = name.replace("\\", "\\\\").replace('"', '\\"')
-        found = self._call(self.client.Lists.get_lists, filter=f'equals(name,"{quoted}")')
+        found = self._call(self.lists.get_lists, filter=f'equals(name,"{quoted}")')
         for item in found.data or []:
             if item.attributes.name == name:
                 return str(item.id)
         if not create:
             return None
         body = {"data": {"type": "list", "attributes": {"name": name}}}
-        return str(self._call(self.client.Lists.create_list, body).data.id)
+        return str(self._call(self.lists.create_list, body).data.id)
 
     def members(self, list_id: str, fields: list[str]) -> Iterator[RemoteMember]:
         cursor: str | None = None
         while True:
             page = self._call(
-                self.client.Lists.get_profiles_for_list,
+                self.lists.get_profiles_for_list,
                 list_id,
                 page_size=self.page_size,
                 page_cursor=cursor,
@@ -102,13 +105,13 @@ class Klaviyo:
                 "relationships": {"lists": {"data": [{"type": "list", "id": list_id}]}},
             }
         }
-        job = self._call(self.client.Profiles.bulk_import_profiles, body).data
+        job = self._call(self.profiles.bulk_import_profiles, body).data
         polls = 0
         while job.attributes.status in ("queued", "processing"):  # jobs run asynchronously
             if polls:
                 time.sleep(min(5.0, 0.2 * polls))
             polls += 1
-            job = self._call(self.client.Profiles.get_bulk_import_profiles_job, job.id).data
+            job = self._call(self.profiles.get_bulk_import_profiles_job, job.id).data
         if job.attributes.status != "complete":
             raise RuntimeError(f"Klaviyo import job {job.id} ended {job.attributes.status}")
         if not job.attributes.failed_count:
@@ -116,7 +119,7 @@ class Klaviyo:
         rejections, cursor = [], None
         while True:
             page = self._call(
-                self.client.Profiles.get_errors_for_bulk_import_profiles_job,
+                self.profiles.get_errors_for_bulk_import_profiles_job,
                 job.id,
                 page_size=self.page_size,
                 page_cursor=cursor,
@@ -133,7 +136,7 @@ class Klaviyo:
     def remove(self, list_id: str, members: list[tuple[str, str | None]]) -> None:
         data = [{"type": "profile", "id": pid} for _, pid in members if pid]
         if data:
-            self._call(self.client.Lists.remove_profiles_from_list, list_id, {"data": data})
+            self._call(self.lists.remove_profiles_from_list, list_id, {"data": data})
 
     def erase(self, list_id: str, email: str, platform_id: str | None) -> None:
         if platform_id:
@@ -146,4 +149,4 @@ class Klaviyo:
                 },
             }
         }
-        self._call(self.client.Data_Privacy.request_profile_deletion, body)
+        self._call(self.privacy.request_profile_deletion, body)

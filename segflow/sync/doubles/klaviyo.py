@@ -45,6 +45,7 @@ class KlaviyoDouble(Double):
         self.deletions: list[str] = []  # addresses whose deletion was requested
         self.imported = 0  # profiles received in import jobs
         self._ids = itertools.count(1)
+        self._pages: dict[str, list[tuple[str, str]] | None] = {}
         r = self.route
         r("GET", "/api/lists", self.get_lists, "L")
         r("POST", "/api/lists", self.create_list, "M")
@@ -137,8 +138,10 @@ class KlaviyoDouble(Double):
         size = int(request.arg("page[size]", "20") or 20)
         if not 1 <= size <= MAX_PAGE:
             raise HttpError(400, self.error_body(400, f"page[size] must be 1..{MAX_PAGE}."))
-        members = sorted(self.members[list_id].items())
         start = int(request.arg("page[cursor]", "0") or 0)
+        if start == 0 or self._pages.get(list_id) is None:  # a listing sees one snapshot
+            self._pages[list_id] = sorted(self.members[list_id].items())
+        members = self._pages[list_id]
         page = members[start : start + size]
         data = []
         for profile_id, joined in page:
