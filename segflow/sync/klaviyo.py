@@ -47,6 +47,11 @@ class Klaviyo:
         host = "" if base_url.rstrip("/") == DEFAULT_BASE_URL else base_url.rstrip("/")
         # max_retries=1: the SDK's own loop skips 500/502 and lost connections; ours covers all
         self.client = KlaviyoAPI(api_key, max_retries=1, max_delay=1, test_host=host)
+        # urllib3 would also retry GETs on 429 (sleeping Retry-After) unseen: one loop decides
+        from openapi_client.rest import RESTClientObject
+
+        self.client.configuration.retries = False
+        self.client.api_client.rest_client = RESTClientObject(self.client.configuration)
         self.retry = retry
         # each access of an SDK category builds its wrappers anew (~50 ms): keep them
         self.lists, self.profiles = self.client.Lists, self.client.Profiles

@@ -231,6 +231,15 @@ def _reconcile_records(wh: Warehouse, name: str) -> None:
         """,
         (ts, name, name),
     )
+    wh.execute(
+        f"""
+        update {s}.{CONTACTS} set holdout = d.holdout
+        from {s}.{DESIRED} d
+        where {CONTACTS}.sync = ? and d.sync = {CONTACTS}.sync
+          and d.customer_id = {CONTACTS}.customer_id and d.holdout <> {CONTACTS}.holdout
+        """,
+        (name,),
+    )
     # the control group, recorded so a campaign's uplift can be measured against it
     wh.execute(
         f"""

@@ -35,6 +35,7 @@ class MailchimpDouble(Double):
         self.deleted: list[str] = []  # permanently deleted addresses
         self.received = 0  # members received in batches
         self.in_flight = 0
+        self._pages: dict[tuple[str, str | None], list[dict[str, Any]] | None] = {}
         self._ids = itertools.count(1)
         r = self.route
         r("GET", "/3.0/lists", self.get_lists)
@@ -176,11 +177,14 @@ class MailchimpDouble(Double):
             raise HttpError(400, self.error_body(400, f"count must be at most {MAX_COUNT}"))
         offset = int(request.arg("offset", "0") or 0)
         status = request.arg("status")
-        rows = [
-            m
-            for _, m in sorted(members.items())
-            if m["status"] != "archived" and (status is None or m["status"] == status)
-        ]
+        snapshot = (request.params["id"], status)
+        if offset == 0 or self._pages.get(snapshot) is None:  # a listing sees one snapshot
+            self._pages[snapshot] = [
+                m
+                for _, m in sorted(members.items())
+                if m["status"] != "archived" and (status is None or m["status"] == status)
+            ]
+        rows = self._pages[snapshot]
         return 200, {
             "members": rows[offset : offset + count],
             "total_items": len(rows),
