@@ -81,3 +81,20 @@ def test_the_build_job_syncs_after_publication_and_not_after_a_failed_check(
         run_build(settings, as_of=date(2026, 3, 11))
     assert double.emails("Buyers") == {"k1@x.com"}
     assert len(double.requests) == requests  # the sync did not even read the list
+
+
+def test_each_shipped_sync_is_an_asset_after_publication_in_the_build_job():
+    import dagster as dg
+
+    from orchestration.assets.activation import SYNC_RETRY
+    from orchestration.assets.history import HISTORY_ASSETS
+    from orchestration.definitions import defs
+
+    graph = defs.resolve_asset_graph()
+    build = defs.resolve_job_def("build")
+    for name in ("vip_klaviyo", "loyalty_gold_mailchimp"):
+        node = graph.get(dg.AssetKey(["activation", name]))
+        assert node.group_name == "activation"
+        assert {dg.AssetKey(k) for k in HISTORY_ASSETS} <= set(node.parent_keys)
+        assert f"activation__{name}" in build.graph.node_names()
+        assert graph.assets_def_for_key(node.key).op.retry_policy == SYNC_RETRY
