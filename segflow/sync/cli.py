@@ -30,7 +30,7 @@ class _SyncGroup(click.Group):
     """`segflow sync NAME ...` runs syncs; `segflow sync status` is a subcommand."""
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        if args and args[0] in self.commands:
+        if args and (args[0] in self.commands or args[0] in ("-h", "--help")):
             return super().parse_args(ctx, args)
         ctx.ensure_object(dict)
         return super().parse_args(ctx, ["run", *args])
@@ -38,7 +38,10 @@ class _SyncGroup(click.Group):
 
 @click.group("sync", cls=_SyncGroup)
 def sync_group() -> None:
-    """Keep e-mail platform lists equal to segments' consenting members (syncs/*.yml)."""
+    """Keep e-mail platform lists equal to segments' consenting members (syncs/*.yml).
+
+    `segflow sync [NAME ...] [--dry-run] [--allow-removals]` runs syncs (default: all).
+    """
 
 
 @sync_group.command("run", hidden=True)

@@ -28,6 +28,7 @@ from segflow.sync.model import SyncDefinition
 
 NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 KNOWN_KEYS = sorted(SyncDefinition.model_fields)
+RESERVED = {"run", "status", "schema"}  # subcommands of `segflow sync`
 
 
 def syncs_dir() -> Path:
@@ -78,6 +79,10 @@ def load_sync_file(path: Path) -> SyncFile:
             f"the file name {result.name!r} is no sync name: use lower-case letters, digits "
             "and _, starting with a letter"
         )
+        result.problems.append(Problem(result.display, 1, "", message))
+        return result
+    if result.name in RESERVED:
+        message = f"{result.name!r} is a `segflow sync` subcommand: name the sync otherwise"
         result.problems.append(Problem(result.display, 1, "", message))
         return result
     try:
