@@ -83,12 +83,18 @@ def test_the_build_job_syncs_after_publication_and_not_after_a_failed_check(
     assert len(double.requests) == requests  # the sync did not even read the list
 
 
-def test_each_shipped_sync_is_an_asset_after_publication_in_the_build_job():
+def test_each_shipped_sync_is_an_asset_after_publication_in_the_build_job(monkeypatch):
     import dagster as dg
 
     from orchestration.assets.activation import SYNC_RETRY
     from orchestration.assets.history import HISTORY_ASSETS
-    from orchestration.definitions import defs
+    from orchestration.definitions import build_definitions
+    from segflow.settings import PROJECT_ROOT
+
+    monkeypatch.chdir(PROJECT_ROOT)  # the project's own segments and syncs
+    for var in ("SEGFLOW_SYNCS", "SEGFLOW_SEGMENTS", "SEGFLOW_DBT_PROJECT"):
+        monkeypatch.delenv(var, raising=False)
+    defs = build_definitions(load_settings(dotenv=False))
 
     graph = defs.resolve_asset_graph()
     build = defs.resolve_job_def("build")
