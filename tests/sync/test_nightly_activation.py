@@ -1,6 +1,5 @@
-"""In Dagster: the nightly build job syncs after publication, and a failed blocking check
-means no sync runs (the list stays as it was, nothing is sent). DuckDB: the rules themselves
-are tested on both engines in the other modules."""
+"""In Dagster, on both engines: the nightly build job syncs after publication, and a failed
+blocking check means no sync runs (the list stays as it was, nothing is sent)."""
 
 from __future__ import annotations
 
@@ -12,7 +11,7 @@ from segflow.errors import RunFailed
 from segflow.pipeline import run_build
 from segflow.settings import load_settings
 from segflow.sync.doubles.klaviyo import KlaviyoDouble
-from tests.conftest import compile_segments, configure_project
+from tests.conftest import compile_segments
 from tests.feedfiles import TRANSACTION_HEADER, deliver
 
 SALE = [*TRANSACTION_HEADER[:-1], "currency"]
@@ -27,9 +26,8 @@ def double():
 
 
 def test_the_build_job_syncs_after_publication_and_not_after_a_failed_check(
-    tmp_path, monkeypatch, double
+    project, tmp_path, monkeypatch, double
 ):
-    configure_project(monkeypatch, tmp_path, "duckdb")
     monkeypatch.setenv("SEGFLOW_HOT_BACKFILL_DAYS", "0")
     (tmp_path / "syncs").mkdir()
     monkeypatch.setenv("SEGFLOW_SYNCS", str(tmp_path / "syncs"))
