@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 import pyarrow as pa
 
 from segflow.errors import UserInputError
-from segflow.publish import BUILDS, published_slot
+from segflow.publish import published_build
 from segflow.sync.destination import Contact, Destination
 from segflow.sync.model import SyncDefinition
 from segflow.sync.plan import Operation, Plan, compute_plan, fill_desired
@@ -42,17 +42,12 @@ class Outcome:
     notes: list[str] = field(default_factory=list)
 
 
-def published_build(wh: Warehouse) -> tuple[str, object]:
+def read_build(wh: Warehouse) -> tuple[str, object]:
     """The build the published views read: only published builds passed their checks."""
-    if published_slot(wh) is None or not wh.table_exists(wh.output_schema, BUILDS):
+    build = published_build(wh)
+    if build is None:
         raise GuardRefused("no build has been published yet (run `segflow build`): nothing sent")
-    rows = wh.query(
-        f"select run_id, as_of from {wh.output_schema}.{BUILDS} "
-        "where published_at is not null order by published_at desc limit 1"
-    )
-    if not rows:
-        raise GuardRefused("no build has passed its checks yet: nothing sent")
-    return rows[0][0], rows[0][1]
+    return build.run_id, build.as_of
 
 
 def load_remote(wh: Warehouse, name: str, rows: list[tuple[str, str | None, str]]) -> None:
@@ -124,7 +119,7 @@ def run_sync(
     allow_removals: bool = False,
 ) -> Outcome:
     ensure_tables(wh)
-    build_run, as_of = published_build(wh)
+    build_run, as_of = read_build(wh)
     if dest is None:
         if not dry_run:
             raise GuardRefused(f"sync {name}: no API key for {sync.destination}: nothing sent")
