@@ -139,6 +139,11 @@ def run_sync(
         raise
     assert dest is not None
     with wh.transaction():
+        wh.execute(  # a run that died: the reconciliation below finishes its work
+            f"update {wh.output_schema}.{RUNS} set status = 'interrupted' "
+            "where sync = ? and status = 'running'",
+            (name,),
+        )
         _record_run(wh, run_id, name, build_run, as_of, plan, 0, "running", None)
         _reconcile_records(wh, name)
         _record_intent(wh, name, plan.operations)

@@ -259,6 +259,8 @@ def test_a_crash_mid_batch_converges(wh, double):
     run(wh, double)
     assert len(double.emails(LIST)) == 9
     assert double.imported == 9
+    runs = wh.query(f"select status from {wh.output_schema}.sync_runs order by started_at")
+    assert runs == [("interrupted",), ("ok",)]
 
 
 def test_429_and_5xx_storms_are_ridden_out(wh, double):
