@@ -72,6 +72,10 @@ def demo(customers: int, days: int, until: date | None, force: bool) -> None:
     click.echo(f"segflow demo on {settings.target} ({_where(settings)})")
     for line in summary.lines():
         click.echo(f"  {line}")
+    from segflow.sync.demo import demo_dry_run
+
+    for line in demo_dry_run(settings):
+        click.echo(line)
     click.echo("")
     click.echo("Open the Dagster UI on this project:")
     click.echo(f"  {_dagster_ui_command()}")
@@ -192,6 +196,10 @@ def validate(paths: tuple[Path, ...]) -> None:
             with_it = load_project(settings.segments_dir, extra=path)
             problems += with_it.problems
             files += [f for f in with_it.segments.values() if f.path == path]
+    if not paths:  # syncs/*.yml too (activation)
+        from segflow.sync.loader import sync_problems
+
+        problems += sync_problems(project)
     if paths:
         problems = _problems_in(problems, paths)
         wanted = {p.resolve() for p in paths}
@@ -535,6 +543,9 @@ from segflow.review.commands import test_command as _test_command  # noqa: E402
 
 cli.add_command(_diff_command)
 cli.add_command(_test_command)
+from segflow.sync.cli import sync_group  # noqa: E402 - registered last, its own module
+
+cli.add_command(sync_group)
 
 
 def main() -> None:
