@@ -9,7 +9,6 @@ takes about as long as one preview.
 from __future__ import annotations
 
 import dataclasses
-import os
 import tempfile
 from dataclasses import dataclass, field
 from datetime import date
@@ -26,6 +25,7 @@ from segflow.segments.loader import Problem
 from segflow.segments.project import SegmentProject, load_project, segment_files
 from segflow.segments.sql import date_literal, direct_context, population_sql
 from segflow.settings import Settings
+from segflow.sync.loader import syncs_dir
 from segflow.warehouse import Warehouse
 
 EXAMPLES = 10
@@ -138,10 +138,6 @@ def _relabel(project: SegmentProject, folder: Path, label: str) -> None:
     project.problems = [fix(p) for p in project.problems]
     for loaded in project.segments.values():
         loaded.problems = [fix(p) for p in loaded.problems]
-
-
-def syncs_dir() -> Path:
-    return (Path.cwd() / (os.environ.get("SEGFLOW_SYNCS", "").strip() or "syncs")).resolve()
 
 
 def read_sides(settings: Settings, base: str) -> tuple[str, Side, Side]:
