@@ -374,9 +374,13 @@ def _failure_message(result) -> str:
         if not event.is_step_failure:
             continue
         data = event.step_failure_data
+        stage = event.step_key.split("__")[0]
         if data.user_failure_data and data.user_failure_data.description:
-            detail = data.user_failure_data.description
+            detail = data.user_failure_data.description  # the step's own words, e.g. a rejection
+            hint = _HINTS.get(stage, "see the log for the cause")
         else:
+            hint = _HINTS.get(stage, "") if stage != "raw" else ""
+            hint = hint or "the log file above has the whole error"
             error = data.error
             while error is not None and error.cause is not None:  # the user code's own error
                 error = error.cause
@@ -384,7 +388,6 @@ def _failure_message(result) -> str:
             detail = (
                 detail.split(": ", 1)[-1] if detail.startswith(("segflow.", "dagster")) else detail
             )
-        hint = _HINTS.get(event.step_key.split("__")[0], "see the log above for the cause")
         return f"{_stage(event.step_key)} failed: {detail} ({hint})"
     return "the run failed"
 
