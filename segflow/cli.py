@@ -11,17 +11,9 @@ from pathlib import Path
 
 import click
 
+from segflow.cli_options import parse_date as _parse_date
 from segflow.errors import SegflowError, UserInputError
 from segflow.settings import PROJECT_ROOT, load_settings
-
-
-def _parse_date(_ctx: click.Context, _param: click.Parameter, value: str | None) -> date | None:
-    if value is None:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise click.BadParameter(f"{value!r} is not a date (YYYY-MM-DD)") from None
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

@@ -7,16 +7,8 @@ from datetime import date
 
 import click
 
+from segflow.cli_options import parse_date as _parse_date
 from segflow.settings import load_settings
-
-
-def _parse_date(_ctx: click.Context, _param: click.Parameter, value: str | None) -> date | None:
-    if value is None:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise click.BadParameter(f"{value!r} is not a date (YYYY-MM-DD)") from None
 
 
 def _where(settings) -> str:
