@@ -2,6 +2,7 @@
 
 import dagster as dg
 
+from orchestration.assets.bi import bi_duckdb
 from orchestration.assets.history import make_history_assets
 from orchestration.assets.ingestion import ingestion_assets
 from orchestration.assets.quality import quality_checks
@@ -23,7 +24,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
     partitions = daily_partitions(settings)
     build_job, history_job = make_jobs()
     return dg.Definitions(
-        assets=[*ingestion_assets, dbt_models, make_history_assets(partitions)],
+        assets=[*ingestion_assets, dbt_models, make_history_assets(partitions), bi_duckdb],
         asset_checks=quality_checks,
         jobs=[build_job, history_job],
         schedules=[make_nightly_schedule(build_job, settings)],

@@ -449,6 +449,11 @@ def _dagster_ui_command() -> str:
     return f"cd {PROJECT_ROOT} && DAGSTER_HOME={home} {_relative(dagster)} dev"
 
 
+from segflow.bi.cli import dashboards  # noqa: E402 - the command group lives with its concern
+
+cli.add_command(dashboards)
+
+
 def main() -> None:
     """Entry point: errors become one line on standard error and an exit code."""
     try:

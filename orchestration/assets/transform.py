@@ -11,6 +11,7 @@ import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 
 from orchestration.resources import WarehouseResource, build_run_id, export_settings_for_dbt
+from segflow.bi.sources import ensure_bi_sources
 from segflow.publish import record_build, start_build
 
 
@@ -54,6 +55,7 @@ def make_dbt_models(project: DbtProject, manifest: Path) -> dg.AssetsDefinition:
             )
         with warehouse.connect() as wh:
             slot = start_build(wh, resume=resume)
+            ensure_bi_sources(wh)  # the BI views read history tables (models/marts/bi)
         context.log.info(f"dbt build as of {as_of} into the build schema {slot}")
         args = ["build", "--vars", json.dumps({"as_of": as_of.isoformat()})]
         os.environ["SEGFLOW_BUILD_SCHEMA"] = slot
