@@ -153,8 +153,9 @@ def export_bundle(client: SupersetClient, bundle: Path = BUNDLE_DIR) -> dict[str
     files: dict[str, str] = {}
     with zipfile.ZipFile(io.BytesIO(client.export_dashboards(ids))) as archive:
         for member in archive.namelist():
+            # <export>/<kind>/<file>.yaml; datasets one level deeper, under their database
             parts = Path(member).parts
-            if len(parts) != 3 or parts[1] not in KINDS or not member.endswith(".yaml"):
+            if len(parts) < 3 or parts[1] not in KINDS or not member.endswith(".yaml"):
                 continue
             data = _yaml().load(archive.read(member).decode())
             files[_file_name(parts[1], data, files)] = dump(_normalise(parts[1], data))

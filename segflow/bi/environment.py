@@ -37,7 +37,8 @@ DATA_DIR = str(_HOME / "data")
 TALISMAN_ENABLED = False  # served on 127.0.0.1 only
 CONTENT_SECURITY_POLICY_WARNING = False
 SUPERSET_WEBSERVER_TIMEOUT = 120
-FEATURE_FLAGS = {{"DASHBOARD_NATIVE_FILTERS": True}}
+# Every chart of a dashboard renders at once, not only those scrolled into view.
+FEATURE_FLAGS = {{"DASHBOARD_NATIVE_FILTERS": True, "DASHBOARD_VIRTUALIZATION": False}}
 """
 
 
@@ -53,6 +54,26 @@ def _uv() -> list[str]:
         ):
             return [python, "-m", "uv"]
     raise SupersetError("uv is needed to install Superset: run ./bootstrap first")
+
+
+# Creates the admin user, or sets its password to the configured one (one app start).
+_ADMIN_SCRIPT = """
+import sys
+from superset.app import create_app
+
+app = create_app()
+with app.app_context():
+    from superset import db, security_manager as sm
+
+    name, password = sys.argv[1], sys.argv[2]
+    user = sm.find_user(username=name)
+    if user is None:
+        sm.add_user(name, "Segflow", "Admin", f"{name}@localhost", sm.find_role("Admin"),
+                    password=password)
+    else:
+        sm.reset_password(user.id, password)
+    db.session.commit()
+"""
 
 
 class SupersetError(SegflowError):
@@ -77,10 +98,11 @@ class Credentials:
 class SupersetEnvironment:
     """Paths and commands of the Superset installation in `home` (SEGFLOW_SUPERSET_HOME)."""
 
-    def __init__(self, home: Path | None = None) -> None:
+    def __init__(self, home: Path | None = None, venv: Path | None = None) -> None:
         configured = os.environ.get("SEGFLOW_SUPERSET_HOME", "").strip()
         self.home = (home or (Path(configured) if configured else DEFAULT_HOME)).resolve()
-        self.venv = self.home / "venv"
+        # The installation can be shared by several homes (tests, CI's cache).
+        self.venv = (venv or self.home / "venv").resolve()
         self.config_path = self.home / "superset_config.py"
 
     @property
@@ -111,7 +133,7 @@ class SupersetEnvironment:
         self.initialise(echo)
 
     def install(self, echo=print) -> None:
-        marker = self._marker("installed")
+        marker = self.venv / f".segflow-lock-{self.lock_hash()}"
         if marker.exists() and (self.bin / "superset").exists():
             return
         self.home.mkdir(parents=True, exist_ok=True)
@@ -129,7 +151,7 @@ class SupersetEnvironment:
         if result.returncode != 0:
             tail = (result.stderr or result.stdout).strip().splitlines()[-1:]
             raise SupersetError(f"installing Superset failed: {' '.join(tail)}")
-        for old in self.home.glob(".installed-*"):
+        for old in self.venv.glob(".segflow-lock-*"):
             old.unlink()
         marker.touch()
         echo(f"  Superset installed in {time.monotonic() - started:.0f} s")
@@ -153,26 +175,17 @@ class SupersetEnvironment:
         return result
 
     def initialise(self, echo=print) -> None:
-        """Metadata database, admin user and roles; `superset init` once per installation."""
-        credentials = Credentials.from_env()
-        self.superset("db", "upgrade")
-        created = self.superset(
-            "fab", "create-admin", "--username", credentials.user, "--password",
-            credentials.password, "--firstname", "Segflow", "--lastname", "Admin",
-            "--email", f"{credentials.user}@localhost",
-        )  # fmt: skip
-        if "already exist" in created.stdout + created.stderr:
-            self.superset(
-                "fab", "reset-password", "--username", credentials.user, "--password",
-                credentials.password,
-            )  # fmt: skip
+        """Metadata database and roles (once per installation and home), the admin user."""
         marker = self._marker("initialised")
         if not marker.exists():
-            echo("Initialising Superset (roles and permissions, about 20 s) …")
+            echo("Initialising Superset's metadata database, roles and permissions (~1 min) …")
+            self.superset("db", "upgrade")
             self.superset("init")
             for old in self.home.glob(".initialised-*"):
                 old.unlink()
             marker.touch()
+        credentials = Credentials.from_env()
+        self.run_script(_ADMIN_SCRIPT, credentials.user, credentials.password)
 
     def server_command(self, port: int) -> list[str]:
         return [
