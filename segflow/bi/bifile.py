@@ -51,7 +51,10 @@ def publish_bi_file(wh: Warehouse, target: Path) -> dict[str, int]:
             wh.execute(f"create table {_ALIAS}.main.{name} as select * from {schema}.{name}")
             rows[name] = wh.scalar(f"select count(*) from {_ALIAS}.main.{name}")
         wh.execute(f"checkpoint {_ALIAS}")
-    finally:
+    except BaseException:
         wh.execute(f"detach {_ALIAS}")
+        partial.unlink(missing_ok=True)  # the published copy stays as it was
+        raise
+    wh.execute(f"detach {_ALIAS}")
     os.replace(partial, target)
     return rows
