@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import sys
 
 import click
 
@@ -74,6 +75,8 @@ def serve(port: int) -> None:
         server = subprocess.Popen(
             env.server_command(port), env=env.env(), cwd=env.home, stdout=out, stderr=out
         )
+    # Stopped by Ctrl-C or a SIGTERM alike: the server is stopped with us (finally below).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     try:
         client = SupersetClient(url, credentials)
         client.wait_until_up(process=server)
