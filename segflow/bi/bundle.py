@@ -29,7 +29,16 @@ BUNDLE_DIR = PROJECT_ROOT / "dashboards"
 KINDS = ("databases", "datasets", "charts", "dashboards")
 URI_PLACEHOLDER = "segflow://filled-from-the-settings-at-import"
 MASK = "XXXXXXXXXX"  # Superset's placeholder for a password given apart from the URI
-METADATA = "version: 1.0.0\ntype: Dashboard\ntimestamp: '2026-01-01T00:00:00+00:00'\n"
+METADATA = "version: 1.0.0\ntype: {type}\ntimestamp: '2026-01-01T00:00:00+00:00'\n"
+# Superset's dashboard import overwrites only the dashboards and leaves existing databases,
+# datasets and charts as they were: each kind is imported (overwritten) by its own endpoint,
+# each ZIP holding what that kind refers to.
+IMPORT_STEPS = (
+    ("database", "Database", ("databases",)),
+    ("dataset", "SqlaTable", ("databases", "datasets")),
+    ("chart", "Slice", ("databases", "datasets", "charts")),
+    ("dashboard", "Dashboard", KINDS),
+)
 
 
 @dataclass(frozen=True)
@@ -85,13 +94,21 @@ def bundle_files(bundle: Path = BUNDLE_DIR) -> dict[str, Path]:
     return files
 
 
-def build_zip(conn: Connection, bundle: Path = BUNDLE_DIR) -> tuple[bytes, dict[str, str]]:
-    """The bundle as an import ZIP with the URI filled in, and the passwords to give apart."""
+def build_zip(
+    conn: Connection,
+    bundle: Path = BUNDLE_DIR,
+    kinds: tuple[str, ...] = KINDS,
+    type_: str = "Dashboard",
+) -> tuple[bytes, dict[str, str]]:
+    """The bundle's `kinds` as an import ZIP of `type_` with the URI filled in, and the
+    passwords to give apart."""
     out = io.BytesIO()
     passwords: dict[str, str] = {}
     with zipfile.ZipFile(out, "w") as archive:
-        archive.writestr("segflow/metadata.yaml", METADATA)
+        archive.writestr("segflow/metadata.yaml", METADATA.format(type=type_))
         for name, path in bundle_files(bundle).items():
+            if name.split("/")[0] not in kinds:
+                continue
             text = path.read_text()
             if name.startswith("databases/"):
                 data = load(path)
@@ -106,8 +123,9 @@ def build_zip(conn: Connection, bundle: Path = BUNDLE_DIR) -> tuple[bytes, dict[
 def import_bundle(client: SupersetClient, conn: Connection, bundle: Path = BUNDLE_DIR) -> int:
     """Import (overwriting what is there) and point the charts' saved query contexts at the
     datasets' ids here. Returns the number of charts."""
-    data, passwords = build_zip(conn, bundle)
-    client.import_bundle(data, passwords)
+    for resource, type_, kinds in IMPORT_STEPS:
+        data, passwords = build_zip(conn, bundle, kinds, type_)
+        client.import_bundle(resource, data, passwords)
     contexts = {}
     for name, path in bundle_files(bundle).items():
         if name.startswith("charts/"):

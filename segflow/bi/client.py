@@ -84,15 +84,16 @@ class SupersetClient:
                 return rows
             page += 1
 
-    def import_bundle(self, zip_bytes: bytes, passwords: dict[str, str]) -> None:
+    def import_bundle(self, resource: str, zip_bytes: bytes, passwords: dict[str, str]) -> None:
+        """POST /api/v1/<resource>/import/, overwriting the resource's existing objects."""
         response = self.request(
             "POST",
-            "/api/v1/dashboard/import/",
-            files={"formData": ("dashboards.zip", zip_bytes, "application/zip")},
+            f"/api/v1/{resource}/import/",
+            files={"formData": ("bundle.zip", zip_bytes, "application/zip")},
             data={"overwrite": "true", "passwords": json.dumps(passwords)},
         )
         if response.status_code != 200:
-            raise SupersetError(f"Superset refused the bundle: {_message(response)}")
+            raise SupersetError(f"Superset refused the bundle's {resource}s: {_message(response)}")
 
     def export_dashboards(self, ids: list[int]) -> bytes:
         response = self.request("GET", "/api/v1/dashboard/export/", params={"q": _rison(ids)})

@@ -19,9 +19,12 @@ with app.app_context():
     writes = ("can_write", "can_delete", "can_add", "can_edit", "can_import", "can_export",
               "can_copy", "can_save", "can_override", "can_invalidate", "can_tag",
               "can_this_form_post", "can_warm_up", "can_grant", "can_set_embedded")
+    # Not the connections, SQL Lab or saved queries: the dashboards' data only.
+    hidden = ("Database", "SQLLab", "SavedQuery", "Query", "SqlLab", "Log", "RowLevelSecurity")
     gamma = sm.find_role("Gamma")
     role = sm.find_role(name) or sm.add_role(name)
-    keep = [p for p in gamma.permissions if not p.permission.name.startswith(writes)]
+    keep = [p for p in gamma.permissions
+            if not p.permission.name.startswith(writes) and p.view_menu.name not in hidden]
     for database in db.session.query(Database).filter_by(database_name=database_name):
         access = sm.find_permission_view_menu("database_access", database.perm)
         if access is not None:
