@@ -41,7 +41,9 @@ def run_log(context: dg.AssetExecutionContext) -> tuple[list[RunRow], list[Check
     runs, checks = [], []
     for record in records:
         run = record.dagster_run
-        status = "published" if run.run_id == context.run_id else _STATUS.get(run.status, "running")
+        status = (
+            "published" if run.run_id == context.run.run_id else _STATUS.get(run.status, "running")
+        )
         runs.append(
             RunRow(run.run_id, run.job_name, _day(run), status,
                    _time(record.start_time), _time(record.end_time))
