@@ -14,13 +14,15 @@ from orchestration.resources import WarehouseResource, dbt_resource
 from orchestration.schedules import make_nightly_schedule
 from orchestration.sensors import make_delivery_sensor
 from segflow.dbt import ensure_manifest
+from segflow.segments.project import load_project
 from segflow.settings import Settings, load_settings
 
 
 def build_definitions(settings: Settings) -> dg.Definitions:
     """The code location for the settings' dbt project (its manifest prepared if stale)."""
     project = dbt_project(settings.dbt_project_dir)
-    dbt_models = make_dbt_models(project, ensure_manifest(settings))
+    segments = load_project(settings.segments_dir) if settings.segments_dir.is_dir() else None
+    dbt_models = make_dbt_models(project, ensure_manifest(settings), segments)
     partitions = daily_partitions(settings)
     build_job, history_job = make_jobs()
     return dg.Definitions(

@@ -1,4 +1,4 @@
-"""Resources, configured from the environment (spec/interface.md, "Settings")."""
+"""Resources, configured from the environment (docs/reference.md, "Settings")."""
 
 from __future__ import annotations
 

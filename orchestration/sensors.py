@@ -1,4 +1,4 @@
-"""A sensor that starts the build when new files land (spec/feeds.md, "Delivery").
+"""A sensor that starts the build when new files land (docs/feeds.md, "Delivery").
 
 The cursor remembers each delivery file's size and modification time; a run's key is a hash of
 the new or changed files, so the same delivery never starts two runs.

@@ -1,4 +1,4 @@
-"""The `segflow` command line: a thin click layer over the library (spec/interface.md)."""
+"""The `segflow` command line: a thin click layer over the library (docs/reference.md)."""
 
 from __future__ import annotations
 
@@ -87,6 +87,7 @@ def demo(customers: int, days: int, until: date | None, force: bool) -> None:
 )
 def build(as_of: date | None, accept: tuple[str, ...]) -> None:
     """Compile the segments, ingest new deliveries and build every model for D, via Dagster."""
+    from segflow.publish import published_build
     from segflow.summary import summarize
     from segflow.warehouse import Warehouse
 
@@ -94,7 +95,13 @@ def build(as_of: date | None, accept: tuple[str, ...]) -> None:
     outcome = _compile_and_run(settings, as_of, accept)
     with Warehouse(settings) as wh:
         summary = summarize(wh)
+        current = published_build(wh)
     click.echo(f"built {len(outcome.materialized)} assets (run {outcome.run_id})")
+    if current is not None and current.run_id != outcome.run_id:
+        click.echo(
+            f"  the build as of {as_of} recorded that day's history; the publication stays on "
+            f"the newer build as of {current.as_of} (readers always see the newest day)"
+        )
     for line in summary.lines():
         click.echo(f"  {line}")
 
@@ -103,7 +110,7 @@ def _compile_and_run(settings, as_of: date | None, accept: tuple[str, ...] = ())
     """Bring the generated models in line with segments/, then run the build job."""
     from segflow.pipeline import check_environment, run_build
     from segflow.segments.compile import compile_project
-    from segflow.segments.evaluate import static_outside
+    from segflow.segments.evaluate import outside_warning, static_outside
     from segflow.warehouse import Warehouse
 
     check_environment(settings)  # before anything is written
@@ -117,12 +124,8 @@ def _compile_and_run(settings, as_of: date | None, accept: tuple[str, ...] = ())
         )
     outcome = run_build(settings, as_of=as_of, accept=accept)
     with Warehouse(settings) as wh:
-        for name, count in static_outside(wh, project):
-            click.echo(
-                f"warning: {name}: {count} listed members are not in the population "
-                "(unknown or erased) and are left out",
-                err=True,
-            )
+        for name, outside in static_outside(wh, project):
+            click.echo(outside_warning(name, outside), err=True)
     return outcome
 
 
@@ -168,19 +171,56 @@ def validate(paths: tuple[Path, ...]) -> None:
     settings = load_settings()
     project = _load_segments(settings)
     problems = list(project.problems)
+    files = list(project.segments.values())
     for path in paths:
         if not path.exists():
             raise UserInputError(f"{path}: no such file")
         if path.resolve().parent != settings.segments_dir:
-            problems += load_project(settings.segments_dir, extra=path).problems
+            # A file outside the folder is checked within the project, as if it were in it.
+            with_it = load_project(settings.segments_dir, extra=path)
+            problems += with_it.problems
+            files += [f for f in with_it.segments.values() if f.path == path]
     if paths:
         problems = _problems_in(problems, paths)
+        wanted = {p.resolve() for p in paths}
+        files = [f for f in files if f.path.resolve() in wanted]
     for problem in dict.fromkeys(problems):
         click.echo(str(problem), err=True)
+    _warn_about_values(settings, files)
     if problems:
         sys.exit(1)
     count = len(paths) if paths else len(project.segments)
     click.echo(f"{count} segment file{'s' if count != 1 else ''} valid")
+
+
+_MONEY = frozenset({"revenue", "avg_order_value", "rest_revenue", "rest_avg_order_value"})
+
+
+def _stats_csv_value(column: str, value):
+    """One format on every engine: shares to 4 decimals, money to cents, counts as integers
+    (PostgreSQL's numerics would print `0E-20` and twenty decimals)."""
+    from decimal import ROUND_HALF_UP, Decimal
+
+    if value is None:
+        return ""
+    if column == "share":
+        return str(Decimal(str(value)).quantize(Decimal("0.0001"), ROUND_HALF_UP))
+    if column in _MONEY:
+        return str(Decimal(str(value)).quantize(Decimal("0.01"), ROUND_HALF_UP))
+    if column == "as_of":
+        return value.isoformat()
+    return int(value) if isinstance(value, int | float) or hasattr(value, "quantize") else value
+
+
+def _warn_about_values(settings, files: list) -> None:
+    """Warnings for compared values the warehouse never holds (likely typos); never fatal."""
+    from segflow.vocabulary import check_values
+
+    checked = check_values(settings, files)
+    for warning in checked.warnings:
+        click.echo(str(warning), err=True)
+    if checked.unchecked and files:
+        click.echo(f"note: {checked.unchecked}", err=True)
 
 
 @cli.command("compile")
@@ -205,6 +245,7 @@ def compile_command(check: bool) -> None:
 @click.option("--as-of", "as_of", callback=_parse_date, help="Evaluation date D (default: today).")
 def preview(segment: str, as_of: date | None) -> None:
     """Quick count of a saved or unsaved definition: members, share, revenue; builds nothing."""
+    from segflow.segments.evaluate import outside_warning
     from segflow.segments.evaluate import preview as run_preview
     from segflow.warehouse import Warehouse
 
@@ -224,12 +265,9 @@ def preview(segment: str, as_of: date | None) -> None:
     click.echo(f"  revenue     {result.revenue:>12,.2f}  (members' sales up to {day})")
     for tier, count in result.tiers:
         click.echo(f"  tier {tier:<12} {count:>7,}")
+    _warn_about_values(settings, [project.segments[name]])
     if result.static_outside:
-        click.echo(
-            f"warning: {result.static_outside} listed members are not in the population "
-            "(unknown or erased) and are left out",
-            err=True,
-        )
+        click.echo(outside_warning(name, result.static_outside), err=True)
 
 
 @cli.command()
@@ -307,13 +345,21 @@ def stats(segments: tuple[str, ...], fmt: str) -> None:
     from segflow.segments.evaluate import read_stats
     from segflow.warehouse import Warehouse
 
-    settings = load_settings()
+    settings, project = _project()
     with Warehouse(settings, read_only=True) as wh:
-        columns, rows = read_stats(wh, list(segments))
+        columns, rows, stale = read_stats(wh, project, list(segments))
+    if stale:
+        click.echo(
+            f"warning: not built with their current definition (run `segflow build`): "
+            f"{', '.join(stale)}",
+            err=True,
+        )
     if fmt == "csv":
         writer = csv.writer(sys.stdout, lineterminator="\n")
         writer.writerow(columns)
-        writer.writerows(rows)
+        writer.writerows(
+            [_stats_csv_value(c, v) for c, v in zip(columns, row, strict=True)] for row in rows
+        )
         return
     click.echo(
         f"{'segment':<24}{'members':>10}{'share':>8}{'orders':>9}{'revenue':>14}"
@@ -344,7 +390,8 @@ def stats(segments: tuple[str, ...], fmt: str) -> None:
     "selected",
     multiple=True,
     metavar="NAME",
-    help="Record only these segments (repeatable; default: every segment).",
+    help="Record only these segments (`--select a b` or `--select a --select b`; default: "
+    "every segment).",
 )
 def backfill(first: date, last: date, selected: tuple[str, ...]) -> None:
     """Record segment history for past days by as-of evaluation, in one run."""
@@ -449,6 +496,28 @@ def _dagster_ui_command() -> str:
     return f"cd {PROJECT_ROOT} && DAGSTER_HOME={home} {_relative(dagster)} dev"
 
 
+# Options that take one or more values, as dbt users type them: `--select a b` is read as
+# `--select a --select b` (click options take one value per flag).
+MULTI_VALUE_OPTIONS = ("--select",)
+
+
+def expand_multi_value_options(args: list[str]) -> list[str]:
+    """`--select a b --as-of D` -> `--select a --select b --as-of D`."""
+    out: list[str] = []
+    current: str | None = None
+    for arg in args:
+        if arg in MULTI_VALUE_OPTIONS:
+            current = arg
+            out.append(arg)
+            continue
+        if arg.startswith("-"):
+            current = None
+        elif current is not None and out[-1] != current:
+            out.append(current)
+        out.append(arg)
+    return out
+
+
 from segflow.bi.cli import dashboards  # noqa: E402 - the command group lives with its concern
 
 cli.add_command(dashboards)
@@ -457,7 +526,7 @@ cli.add_command(dashboards)
 def main() -> None:
     """Entry point: errors become one line on standard error and an exit code."""
     try:
-        cli.main(standalone_mode=False)
+        cli.main(args=expand_multi_value_options(sys.argv[1:]), standalone_mode=False)
     except SegflowError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(exc.exit_code)

@@ -2,7 +2,7 @@
 
 
 class SegflowError(Exception):
-    """Base class: `exit_code` follows interface.md (1 = user input, 2 = environment)."""
+    """Base class: `exit_code` follows docs/reference.md (1 = user input, 2 = environment)."""
 
     exit_code = 1
 

@@ -1,4 +1,4 @@
-"""The feed contract (spec/feeds.md) as data: columns, types, required flags, keys."""
+"""The feed contract (docs/feeds.md) as data: columns, types, required flags, keys."""
 
 from __future__ import annotations
 

@@ -1,10 +1,10 @@
 """Segment history over days: hot-segment KPIs, enter/exit events, membership intervals.
 
-A day is "evaluate the segments as of D" (spec/segments.md), done straight on the warehouse
+A day is "evaluate the segments as of D" (docs/segments.md), done straight on the warehouse
 with the SQL the dbt models use (`evaluate.py`), so a recorded day equals a build as of that
 day. A range of days runs in one process and one connection, several days per statement:
 no dbt start-up per day. The day before the range is evaluated too, so the first day's
-`entered`/`exited` compare with its real previous day (spec/interface.md).
+`entered`/`exited` compare with its real previous day (docs/reference.md).
 
 Every write of a range happens in one transaction: a failed run leaves the tables as before,
 and re-running a range replaces its days (no duplicates).

@@ -1,4 +1,4 @@
-"""Parsing of feed values into typed Python values, exactly as spec/feeds.md says.
+"""Parsing of feed values into typed Python values, exactly as docs/feeds.md says.
 
 Each parser takes the value as delivered (a CSV string, or a Parquet value of any type) and
 returns the typed value, `None` for empty, or raises `BadValue` with a reason a user understands.

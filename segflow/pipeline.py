@@ -12,6 +12,7 @@ import sys
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import TextIO
 
 from segflow.errors import RunFailed, UserInputError
 from segflow.settings import PROJECT_ROOT, Settings
@@ -42,14 +43,56 @@ class RunOutcome:
     run_id: str
     materialized: list[str] = field(default_factory=list)
     failed_checks: list[str] = field(default_factory=list)
+    log_path: Path | None = None
+
+
+def _stage(step: str) -> str:
+    """A step's name as the terminal shows it."""
+    if step.startswith("raw__"):
+        return f"ingest {step[5:]}"
+    return {"segflow_dbt_models": "dbt build", "segment_history": "history and publication"}.get(
+        step, step
+    )
+
+
+_LONG_STAGES = ("segflow_dbt_models", "segment_history")  # a start line, then their progress
 
 
 class _ProgressHandler(logging.Handler):
-    """Turns Dagster's log records into one short line per step, asset and message."""
+    """One line per stage on the terminal (a bar for dbt's models and tests when it is a
+    terminal), failures and warnings as they happen; everything, dbt's own log included, in
+    the run's log file."""
 
     def __init__(self) -> None:
         super().__init__()
-        self.reported: set[tuple[str | None, str]] = set()
+        self.log_file: TextIO | None = None
+        self.dbt_nodes = 0  # models and tests dbt will run, for the bar
+        self.dbt_done = 0
+        self.checks_passed = 0
+        self.checks_failed = 0
+        self.tty = sys.stderr.isatty()
+
+    def _say(self, text: str) -> None:
+        self._end_bar()
+        print(text, file=sys.stderr)
+
+    def _end_bar(self) -> None:
+        if self.tty and self.dbt_done and self.dbt_done < self.dbt_nodes:
+            print(file=sys.stderr)
+            self.dbt_done = self.dbt_nodes  # the bar is finished (or abandoned)
+
+    def _bar(self) -> None:
+        if not self.tty or not self.dbt_nodes:
+            return
+        width = 30
+        done = min(self.dbt_done, self.dbt_nodes)
+        filled = width * done // self.dbt_nodes
+        print(
+            f"\r  [{'#' * filled}{'.' * (width - filled)}] {done}/{self.dbt_nodes} models and tests",
+            end="",
+            file=sys.stderr,
+            flush=True,
+        )
 
     def emit(self, record: logging.LogRecord) -> None:
         from dagster import DagsterEventType
@@ -57,27 +100,61 @@ class _ProgressHandler(logging.Handler):
         meta = getattr(record, "dagster_meta", None) or {}
         event = meta.get("dagster_event")
         step = meta.get("step_key") or ""
+        message = meta.get("orig_message", record.getMessage())
+        if self.log_file is not None:
+            self.log_file.write(f"{record.levelname:<7} {step or '-'}: {message}\n")
+            self.log_file.flush()
         if event is None:
-            if record.levelno >= logging.INFO:
-                print(f"  {step}: {meta.get('orig_message', record.getMessage())}", file=sys.stderr)
+            if message.startswith("Dependencies for step"):  # every step after a failure: noise
+                return
+            if record.levelno >= logging.WARNING:
+                self._say(
+                    f"  {'warning' if record.levelno == logging.WARNING else 'error'}: {message}"
+                )
+            elif step == "segment_history":  # what was recorded and published
+                self._say(f"  {message}")
             return
         kind = event.event_type
-        if kind == DagsterEventType.STEP_START:
-            print(f"- {step} …", file=sys.stderr)
+        if kind == DagsterEventType.STEP_START and step in _LONG_STAGES:
+            self._say(f"- {_stage(step)} …")
         elif kind == DagsterEventType.ASSET_MATERIALIZATION:
             key = event.asset_key.to_user_string()
-            if (meta.get("run_id"), key) not in self.reported:  # once, not once per day
-                self.reported.add((meta.get("run_id"), key))
-                print(f"  ✓ {key}", file=sys.stderr)
+            if step == "segflow_dbt_models":
+                self.dbt_done += 1
+                self._bar()
+            elif key.startswith("raw/"):
+                data = event.event_specific_data.materialization.metadata
+                loaded = data["files_loaded"].value
+                news = (
+                    f"{loaded} new file{'s' if loaded != 1 else ''}, "
+                    f"{data['rows_loaded'].value:,} rows loaded, "
+                    f"{data['rows_quarantined'].value:,} quarantined"
+                    if loaded
+                    else "no new files"
+                )
+                self._say(f"✓ {_stage(step)}: {news}")
         elif kind == DagsterEventType.ASSET_CHECK_EVALUATION:
             data = event.event_specific_data
+            if step == "segflow_dbt_models":
+                self.dbt_done += 1
+                self._bar()
+            elif data.passed:
+                self.checks_passed += 1
+            else:
+                self.checks_failed += 1
             if not data.passed:
-                print(
-                    f"  ✗ check {data.check_name} on {data.asset_key.to_user_string()} failed",
-                    file=sys.stderr,
+                self._say(
+                    f"  ✗ check {data.check_name} on {data.asset_key.to_user_string()} failed"
+                    + (f": {data.description}" if data.description else "")
                 )
+        elif kind == DagsterEventType.STEP_SUCCESS and step == "segflow_dbt_models":
+            self._end_bar()
+            self._say(f"✓ dbt build: {self.dbt_done} models and tests")
         elif kind == DagsterEventType.STEP_FAILURE:
-            print(f"  ✗ {step} failed", file=sys.stderr)
+            self._say(f"✗ {_stage(step)} failed")
+
+
+_PROGRESS = _ProgressHandler()  # one per process: Dagster builds the logger per run
 
 
 def _progress_logger():
@@ -88,8 +165,8 @@ def _progress_logger():
         log = logging.getLogger("segflow.progress")
         log.setLevel(logging.DEBUG)  # step events are DEBUG records; the handler picks
         log.propagate = False
-        if not log.handlers:
-            log.addHandler(_ProgressHandler())
+        if _PROGRESS not in log.handlers:
+            log.addHandler(_PROGRESS)
         return log
 
     return progress
@@ -118,7 +195,7 @@ def run_build(
     job = job_for(settings, BUILD_JOB)
     run_config = build_run_config(_ingestion_op_names(job), as_of=day, accept=accept)
     run_config["ops"].update(history_run_config()["ops"])
-    return _execute(job, run_config, {"dagster/partition": day.isoformat()})
+    return _execute(settings, job, run_config, {"dagster/partition": day.isoformat()})
 
 
 def run_history(
@@ -143,7 +220,7 @@ def run_history(
             ASSET_PARTITION_RANGE_END_TAG: last.isoformat(),
         }
     config = history_run_config(segments, auto_backfill=False)
-    return _execute(job_for(settings, HISTORY_JOB), config, tags)
+    return _execute(settings, job_for(settings, HISTORY_JOB), config, tags)
 
 
 def _check_partition(settings: Settings, first: date, last: date) -> None:
@@ -183,16 +260,56 @@ def _refuse_if_running(instance) -> None:
         )
 
 
-def _execute(job, run_config: dict, tags: dict[str, str]) -> RunOutcome:
+# The code location `dagster dev` loads (pyproject.toml, [tool.dagster]): runs tagged with it
+# are runs of the job the UI shows, listed under Jobs -> build -> Runs.
+CODE_LOCATION = "segflow"
+REPOSITORY = "__repository__"  # the repository a Definitions object becomes
+
+
+def _log_path(job_name: str) -> Path:
+    from datetime import datetime
+
+    folder = ensure_dagster_home() / "logs"
+    folder.mkdir(exist_ok=True)
+    return folder / f"{job_name}-{datetime.now():%Y%m%d-%H%M%S}.log"
+
+
+def _dbt_node_count(settings: Settings) -> int:
+    import json
+
+    from segflow.dbt import manifest_path
+
+    path = manifest_path(settings.dbt_project_dir)
+    if not path.exists():
+        return 0
+    nodes = json.loads(path.read_text())["nodes"].values()
+    return sum(n["resource_type"] in ("model", "test", "seed", "snapshot") for n in nodes)
+
+
+def _execute(settings: Settings, job, run_config: dict, tags: dict[str, str]) -> RunOutcome:
+    import contextlib
+
     import dagster as dg
+    from dagster._core.storage.tags import REPOSITORY_LABEL_TAG
 
     run_config = {**run_config, "loggers": {"progress": {}}}
-    with dg.DagsterInstance.get() as instance:
+    tags = {**tags, REPOSITORY_LABEL_TAG: f"{REPOSITORY}@{CODE_LOCATION}"}
+    log_path = _log_path(job.name)
+    progress = _PROGRESS
+    progress.__init__()  # fresh counts for this run
+    progress.dbt_nodes = _dbt_node_count(settings)
+    with dg.DagsterInstance.get() as instance, log_path.open("w") as log:
         _refuse_if_running(instance)
-        result = job.execute_in_process(
-            run_config=run_config, instance=instance, tags=tags, raise_on_error=False
-        )
-    outcome = RunOutcome(run_id=result.run_id)
+        progress.log_file = log
+        try:  # dbt writes its log to standard output: into the file, not the terminal
+            with contextlib.redirect_stdout(log):
+                result = job.execute_in_process(
+                    run_config=run_config, instance=instance, tags=tags, raise_on_error=False
+                )
+        finally:
+            progress.log_file = None
+            progress._end_bar()
+    outcome = RunOutcome(run_id=result.run_id, log_path=log_path)
     blocking: list[str] = []
     for event in result.all_events:
         if event.is_step_materialization:
@@ -210,11 +327,30 @@ def _execute(job, run_config: dict, tags: dict[str, str]) -> RunOutcome:
                     f"{check.check_name} on {check.asset_key.to_user_string()}: "
                     f"{check.description or 'failed'}"
                 )
+    checks = progress.checks_passed + progress.checks_failed
+    if checks:
+        print(f"- quality checks: {progress.checks_passed} of {checks} passed", file=sys.stderr)
+    print(f"run {result.run_id[:8]}: the full log is in {_shown(log_path)}", file=sys.stderr)
     if not result.success:
+        print(
+            "nothing was published: readers see the last published build, as before",
+            file=sys.stderr,
+        )
         if blocking:  # say what the data got wrong, not only which step stopped
-            raise RunFailed("check failed, nothing was published: " + "; ".join(blocking))
+            raise RunFailed(
+                "check failed, nothing was published: "
+                + "; ".join(blocking)
+                + " (fix the data and build again; bounds: docs/reference.md, Settings)"
+            )
         raise RunFailed(_failure_message(result))
     return outcome
+
+
+def _shown(path: Path) -> Path:
+    try:
+        return path.relative_to(Path.cwd())
+    except ValueError:
+        return path
 
 
 def _ingestion_op_names(job) -> list[str]:
@@ -236,5 +372,14 @@ def _failure_message(result) -> str:
             detail = (
                 detail.split(": ", 1)[-1] if detail.startswith(("segflow.", "dagster")) else detail
             )
-        return f"step {event.step_key} failed: {detail}"
+        hint = _HINTS.get(event.step_key.split("__")[0], "see the log above for the cause")
+        return f"{_stage(event.step_key)} failed: {detail} ({hint})"
     return "the run failed"
+
+
+_HINTS = {
+    "raw": "fix the file and deliver it again, or remove it; a re-delivery that removes many "
+    "rows goes through with `segflow build --accept FILE`",
+    "segflow_dbt_models": "the dbt log in the file above names the model",
+    "segment_history": "nothing was recorded; run the build again once the cause is fixed",
+}

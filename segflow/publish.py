@@ -88,6 +88,27 @@ def pending_build(wh: Warehouse, run_id: str) -> Build | None:
     return Build(*rows[0]) if rows else None
 
 
+def published_build(wh: Warehouse) -> Build | None:
+    """The build the published views read (None before the first publication)."""
+    slot = published_slot(wh)
+    if slot is None or not wh.table_exists(wh.output_schema, BUILDS):
+        return None
+    rows = wh.query(
+        f"select slot, run_id, as_of from {wh.output_schema}.{BUILDS} "
+        "where slot = ? and published_at is not null order by published_at desc limit 1",
+        (slot,),
+    )
+    return Build(*rows[0]) if rows else None
+
+
+def supersedes(build: Build, published: Build | None) -> bool:
+    """Whether `build` may replace the publication: readers always see the build with the
+    newest as-of date, so a build of an older day (a late rebuild, `--as-of` in the past)
+    records that day's history and leaves the publication where it is. The same day again
+    publishes: it is today's knowledge of that day."""
+    return published is None or build.as_of >= published.as_of
+
+
 def model_relations(manifest: Path, output_schema: str) -> dict[str, str]:
     """Each dbt model's published name -> the schema it is published in: its configured
     schema (staging, intermediate) or the output schema, as the dbt project lays them out."""
@@ -124,7 +145,7 @@ def publish(wh: Warehouse, build: Build, relations: dict[str, str]) -> None:
 
 def remove_erased_from_history(wh: Warehouse, build: Build) -> int:
     """Erasure applies to every day: drop erased customers' events and membership intervals
-    (the recorded counts of hot_segment_history stay, spec/feeds.md)."""
+    (the recorded counts of hot_segment_history stay, docs/feeds.md)."""
     ensure_history_tables(wh)
     erased = f"select customer_id from {build.slot}.int_customer_versions where is_erased"
     removed = 0

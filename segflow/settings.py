@@ -1,6 +1,6 @@
 """Settings from the environment (and an optional `.env`); defaults make a fresh clone work.
 
-See spec/interface.md, "Settings". Relative paths are resolved against the working directory.
+See docs/reference.md, "Settings". Relative paths are resolved against the working directory.
 """
 
 from __future__ import annotations

@@ -52,10 +52,9 @@ def summarize(wh: Warehouse) -> WarehouseSummary:
             f"select count(*), max(as_of) from {wh.output_schema}.dim_population"
         )[0]
     segments = []
-    if wh.table_exists(wh.output_schema, "segment_membership"):
+    if wh.table_exists(wh.output_schema, "segment_stats"):  # every segment, empty ones too
         segments = wh.query(
-            f"select segment, count(*) from {wh.output_schema}.segment_membership "
-            "group by segment order by segment"
+            f"select segment, members from {wh.output_schema}.segment_stats order by segment"
         )
     history = []
     if wh.table_exists(wh.output_schema, "hot_segment_history"):

@@ -1,4 +1,4 @@
-"""Segment history as daily-partitioned assets (spec/interface.md, "Outputs").
+"""Segment history as daily-partitioned assets (docs/reference.md, "Outputs in the warehouse").
 
 One step evaluates the segments for every day of its partition range and writes the three
 tables in one transaction (segflow/history.py). Backfills run as a single run per range
@@ -25,7 +25,14 @@ from segflow.history import (
     new_hot_segments,
     record_history,
 )
-from segflow.publish import model_relations, pending_build, publish, remove_erased_from_history
+from segflow.publish import (
+    model_relations,
+    pending_build,
+    publish,
+    published_build,
+    remove_erased_from_history,
+    supersedes,
+)
 from segflow.segments.project import load_project
 
 # What the history reads: the day-independent models the evaluation starts from.
@@ -109,15 +116,24 @@ def make_history_assets(partitions: dg.PartitionsDefinition) -> dg.AssetsDefinit
                         wh, project, start, first - timedelta(days=1), names, schema
                     )
             if build:
-                relations = model_relations(
-                    manifest_path(settings.dbt_project_dir), wh.output_schema
-                )
-                publish(wh, build, relations)
+                current = published_build(wh)
+                if supersedes(build, current):
+                    relations = model_relations(
+                        manifest_path(settings.dbt_project_dir), wh.output_schema
+                    )
+                    publish(wh, build, relations)
+                    context.log.info(
+                        f"published the build as of {build.as_of} ({build.slot}, "
+                        f"{len(relations)} models)"
+                    )
+                else:
+                    context.log.info(
+                        f"built as of {build.as_of}, before the published build as of "
+                        f"{current.as_of}: recorded its history, the publication stays"
+                    )
                 erased = remove_erased_from_history(wh, build)
-                context.log.info(
-                    f"published the build as of {build.as_of} ({build.slot}, "
-                    f"{len(relations)} models); {erased} history row(s) of erased customers removed"
-                )
+                if erased:
+                    context.log.info(f"{erased} history row(s) of erased customers removed")
         metadata = {
             "days": recorded.days,
             "segments": len(recorded.segments),

@@ -17,7 +17,7 @@ def _ingestion_asset(feed: str) -> dg.AssetsDefinition:
         key=["raw", feed],
         group_name="ingestion",
         kinds={"python"},
-        description=f"Deliveries of the `{feed}` feed loaded into raw.{feed} (spec/feeds.md).",
+        description=f"Deliveries of the `{feed}` feed loaded into raw.{feed} (docs/feeds.md).",
     )
     def _ingest(
         context: dg.AssetExecutionContext, config: IngestConfig, warehouse: WarehouseResource

@@ -2,32 +2,72 @@
 
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 import dagster as dg
+from dagster._utils.tags import is_valid_tag_key
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 
 from orchestration.resources import WarehouseResource, build_run_id, export_settings_for_dbt
 from segflow.bi.sources import ensure_bi_sources
 from segflow.publish import record_build, start_build
+from segflow.segments.project import SegmentProject
 
 
 class BuildConfig(dg.Config):
     as_of: str = ""  # D, YYYY-MM-DD; empty: the run's partition, else today in SEGFLOW_TIMEZONE
 
 
+def dagster_owner(owner: str) -> str:
+    """A segment's `owner` as a Dagster owner: an e-mail address, or else a team."""
+    return owner if "@" in owner else f"team:{owner}"
+
+
 class SegflowTranslator(DagsterDbtTranslator):
+    """Groups by the dbt project's folders; a segment's model carries the segment's owner and
+    tags (its YAML's `owner` and `tags`) as Dagster owners and tags."""
+
+    def __init__(self, segments: SegmentProject | None = None):
+        super().__init__()
+        self.segments = segments
+
+    def _definition(self, props: Mapping[str, Any]):
+        name = str(props.get("name", ""))
+        if self.segments is None or not name.startswith("seg_"):
+            return None
+        loaded = self.segments.segments.get(name.removeprefix("seg_"))
+        return loaded.definition if loaded else None
+
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
-        # staging / intermediate / marts / segments, as in the dbt project's folders
+        # staging / intermediate / segments, as in the dbt project's folders
         fqn = dbt_resource_props.get("fqn", [])
-        return fqn[1] if len(fqn) > 2 else "marts"
+        return fqn[1] if len(fqn) > 2 else "default"
+
+    def get_owners(self, dbt_resource_props: Mapping[str, Any]) -> Sequence[str] | None:
+        definition = self._definition(dbt_resource_props)
+        if definition is not None and definition.owner:
+            return [dagster_owner(definition.owner)]
+        return super().get_owners(dbt_resource_props)
+
+    def get_tags(self, dbt_resource_props: Mapping[str, Any]) -> Mapping[str, str]:
+        tags = dict(super().get_tags(dbt_resource_props))
+        definition = self._definition(dbt_resource_props)
+        if definition is not None:
+            tags.update({t: "" for t in definition.tags if is_valid_tag_key(t)})
+            if definition.hot:
+                tags["hot"] = ""
+        return tags
 
 
-def make_dbt_models(project: DbtProject, manifest: Path) -> dg.AssetsDefinition:
-    @dbt_assets(manifest=manifest, project=project, dagster_dbt_translator=SegflowTranslator())
+def make_dbt_models(
+    project: DbtProject, manifest: Path, segments: SegmentProject | None = None
+) -> dg.AssetsDefinition:
+    @dbt_assets(
+        manifest=manifest, project=project, dagster_dbt_translator=SegflowTranslator(segments)
+    )
     def segflow_dbt_models(
         context: dg.AssetExecutionContext,
         dbt: DbtCliResource,

@@ -1,4 +1,4 @@
-"""Ingestion of the five feeds from the landing folder into the raw tables (spec/feeds.md)."""
+"""Ingestion of the five feeds from the landing folder into the raw tables (docs/feeds.md)."""
 
 from segflow.ingestion.loader import FeedReport, FileResult, ingest_feed
 

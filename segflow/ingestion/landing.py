@@ -12,7 +12,7 @@ _DELIVERY = re.compile(r"(\d{4}-\d{2}-\d{2})[^/]*\.(csv|csv\.gz|parquet)")
 
 @dataclass(frozen=True, order=True)
 class Delivery:
-    """One delivered file; deliveries sort by date, then file name (feeds.md, "Delivery")."""
+    """One delivered file; deliveries sort by date, then file name (docs/feeds.md, "Delivery")."""
 
     delivery_date: date
     name: str

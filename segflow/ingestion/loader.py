@@ -192,7 +192,7 @@ def _log(
 
 
 def _scrub_erased(wh: Warehouse) -> None:
-    """Personal columns of an erased customer are not kept, in any version (feeds.md)."""
+    """Personal columns of an erased customer are not kept, in any version (docs/feeds.md)."""
     assignments = ", ".join(f"{c} = null" for c in PERSONAL_COLUMNS)
     wh.execute(
         f"update raw.customers set {assignments} where customer_id in "

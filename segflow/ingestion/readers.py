@@ -1,7 +1,7 @@
 """Reading a delivered file into a header and numbered records, whatever its format.
 
 A file that cannot be read at all raises FileRejected; single bad records are left to validation.
-CSV records are numbered as feeds.md says (the header is record 1); Parquet rows from 1.
+CSV records are numbered as docs/feeds.md says (the header is record 1); Parquet rows from 1.
 """
 
 from __future__ import annotations

@@ -1,1 +1,1 @@
-"""The segment language (spec/segments.md): typed definitions, loading, validation, SQL."""
+"""The segment language (docs/segments.md): typed definitions, loading, validation, SQL."""

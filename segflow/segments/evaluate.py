@@ -99,7 +99,7 @@ class Preview:
     population: int
     revenue: Decimal
     tiers: list[tuple[str, int]]
-    static_outside: int
+    static_outside: list[str]
 
     @property
     def share(self) -> float:
@@ -124,9 +124,11 @@ select
     if project.definition(name).kind == "tiered":
         counts = dict(wh.query(f"{ctes}\nselect tier, count(*) from seg__{name} group by tier"))
         tiers = [(t.name, counts.get(t.name, 0)) for t in project.definition(name).tiers or []]
-    listed = project.segments[name].static_members
-    outside = len(listed) - members if project.definition(name).kind == "static" else 0
-    return Preview(name, as_of, members, population, Decimal(revenue), tiers, max(outside, 0))
+    outside: list[str] = []
+    if project.definition(name).kind == "static":
+        population_ids = f"{ctes}\nselect customer_id from population"
+        outside = _listed_outside(wh, project.segments[name].static_members, population_ids)
+    return Preview(name, as_of, members, population, Decimal(revenue), tiers, outside)
 
 
 def built_as_of(wh: Warehouse, project: SegmentProject, name: str) -> date | None:
@@ -321,19 +323,45 @@ def _why_outside(wh: Warehouse, customer_id: str, as_of: date) -> str:
     return f"status {status!r} on that day"
 
 
-def static_outside(wh: Warehouse, project: SegmentProject) -> list[tuple[str, int]]:
-    """Static segments whose listed members are partly outside the built population."""
+def _listed_outside(wh: Warehouse, listed: tuple[str, ...], population_sql: str) -> list[str]:
+    """The listed ids that are not in the population (unknown or erased), sorted."""
+    if not listed:
+        return []
+    # Plain SQL string literals (quotes doubled): a direct query, never seen by dbt's Jinja.
+    values = ", ".join("('" + member.replace("'", "''") + "')" for member in listed)
+    rows = wh.query(
+        f"select listed.customer_id from (values {values}) as listed(customer_id) "
+        f"where listed.customer_id not in ({population_sql}) order by 1"
+    )
+    return [r[0] for r in rows]
+
+
+def static_outside(wh: Warehouse, project: SegmentProject) -> list[tuple[str, list[str]]]:
+    """Static segments whose listed members are partly outside the published population,
+    with those ids."""
+    if not wh.table_exists(wh.output_schema, "dim_population"):
+        return []
+    population = f"select customer_id from {wh.output_schema}.dim_population"
     out = []
     for name in project.segments:
         listed = project.segments[name].static_members
         if project.definition(name).kind != "static" or not listed:
             continue
-        if not wh.table_exists(wh.output_schema, f"seg_{name}"):
-            continue
-        built = wh.scalar(f"select count(*) from {wh.output_schema}.seg_{name}")
-        if built < len(listed):
-            out.append((name, len(listed) - built))
+        outside = _listed_outside(wh, listed, population)
+        if outside:
+            out.append((name, outside))
     return out
+
+
+def outside_warning(name: str, outside: list[str]) -> str:
+    """The warning about listed members outside the population, naming the first ten."""
+    shown = ", ".join(outside[:10]) + (
+        f" and {len(outside) - 10} more" if len(outside) > 10 else ""
+    )
+    return (
+        f"warning: {name}: {len(outside)} listed member{'s are' if len(outside) != 1 else ' is'} "
+        f"not in the population (unknown or erased) and left out: {shown}"
+    )
 
 
 STATS_COLUMNS = (
@@ -351,17 +379,34 @@ STATS_COLUMNS = (
 )
 
 
-def read_stats(wh: Warehouse, names: list[str]) -> tuple[tuple[str, ...], list[tuple]]:
-    """Rows of segment_stats (all segments, or the named ones, in that order)."""
+def read_stats(
+    wh: Warehouse, project: SegmentProject, names: list[str]
+) -> tuple[tuple[str, ...], list[tuple], list[str]]:
+    """Rows of segment_stats (all segments, or the named ones, in that order), and the
+    segments whose current definition is not the one built (new or changed since)."""
     if not wh.table_exists(wh.output_schema, "segment_stats"):
         raise UserInputError("no segment_stats yet: run `segflow build` first")
     rows = wh.query(
         f"select {', '.join(STATS_COLUMNS)} from {wh.output_schema}.segment_stats order by segment"
     )
+    built = dict(
+        wh.query(f"select segment, definition_hash from {wh.output_schema}.segment_catalog")
+    )
+    stale = [
+        n
+        for n in (names or list(project.segments))
+        if n in project.segments and built.get(n) != project.definition_hash(n)
+    ]
     if names:
+        if stale:  # as `members` does: these stats are not of the definition in the file
+            raise UserInputError(
+                f"{', '.join(repr(n) for n in stale)} "
+                f"{'is' if len(stale) == 1 else 'are'} not built with the current definition: "
+                "run `segflow build` (or `segflow preview NAME` for a quick count)"
+            )
         by_name = {r[0]: r for r in rows}
         unknown = [n for n in names if n not in by_name]
         if unknown:
             raise UserInputError(f"no stats for {', '.join(unknown)}: unknown or not built")
         rows = [by_name[n] for n in names]
-    return STATS_COLUMNS, rows
+    return STATS_COLUMNS, rows, stale

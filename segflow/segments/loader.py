@@ -11,10 +11,12 @@ from typing import Any
 from pydantic import ValidationError
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.constructor import RoundTripConstructor
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from segflow.segments.fields import COMPARISONS
 from segflow.segments.model import NAME_PATTERN, SegmentDefinition
+from segflow.segments.placement import known, misplaced
 
 MAX_SEGMENT_NAME = 59  # seg_<name> within PostgreSQL's 63-character identifiers
 KNOWN_KEYS = sorted(
@@ -74,8 +76,23 @@ class SegmentFile:
         return Problem(self.display, self.line_of(path), format_path(path), message)
 
 
+class _Constructor(RoundTripConstructor):
+    """YAML 1.2 round-trip loading where an impossible calendar date (2025-02-30) stays text,
+    for validation to report with its file, line and key instead of failing the whole load."""
+
+    def construct_yaml_timestamp(self, node: Any, values: Any = None) -> Any:
+        try:
+            return super().construct_yaml_timestamp(node, values)
+        except ValueError:
+            return self.construct_scalar(node)
+
+
+_Constructor.add_constructor("tag:yaml.org,2002:timestamp", _Constructor.construct_yaml_timestamp)
+
+
 def _yaml() -> YAML:
     yaml = YAML(typ="rt")
+    yaml.Constructor = _Constructor
     yaml.version = (1, 2)  # yes/no/on/off are plain strings
     yaml.allow_duplicate_keys = False
     return yaml
@@ -102,7 +119,7 @@ def load_segment_file(path: Path) -> SegmentFile:
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else 1
-        reason = (exc.problem or exc.context or "invalid YAML").strip()
+        reason = _yaml_reason(exc, mark)
         result.problems.append(Problem(display, line, "", f"YAML: {reason}"))
         return result
     except YAMLError as exc:
@@ -153,6 +170,20 @@ def load_segment_file(path: Path) -> SegmentFile:
         return result
     result.definition = definition
     return result
+
+
+def _yaml_reason(exc: MarkedYAMLError, mark: Any) -> str:
+    """The YAML parser's complaint, in words for the usual causes."""
+    reason = (exc.problem or exc.context or "invalid YAML").strip()
+    if "'\\t'" in reason or "\t" in reason:
+        column = f" (column {mark.column + 1})" if mark else ""
+        return f"a tab character{column}: YAML indents with spaces only, replace it with spaces"
+    if reason.startswith("expected <block end>") or "mapping values are not allowed" in reason:
+        return (
+            f"{reason}: this line's indentation does not line up with the lines above it "
+            "(keys of one mapping start in the same column)"
+        )
+    return reason
 
 
 def _plain(node: Any) -> Any:
@@ -206,14 +237,14 @@ def _problems_from(exc: ValidationError, file: SegmentFile) -> list[Problem]:
         ctx = error.get("ctx") or {}
         if error["type"] == "segflow" and ctx.get("key"):
             loc = loc + split_key(ctx["key"])
-        problem = file.problem(loc, _message(error, loc))
+        problem = file.problem(loc, _message(error, loc, file.tree))
         if str(problem) not in seen:
             seen.add(str(problem))
             problems.append(problem)
     return problems
 
 
-def _message(error: dict, loc: tuple[str | int, ...]) -> str:
+def _message(error: dict, loc: tuple[str | int, ...], tree: Any) -> str:
     kind = error["type"]
     ctx = error.get("ctx") or {}
     given = error.get("input")
@@ -221,6 +252,8 @@ def _message(error: dict, loc: tuple[str | int, ...]) -> str:
         return str(ctx.get("message", error["msg"]))
     if kind == "extra_forbidden":
         key = str(loc[-1]) if loc else "?"
+        if known(key):  # a key of the language in the wrong place
+            return misplaced(tree, loc) or f"{key!r} does not belong here"
         close = difflib.get_close_matches(key, KNOWN_KEYS, n=1)
         return f"unknown key {key!r}" + (f" (did you mean {close[0]!r}?)" if close else "")
     if kind == "missing":

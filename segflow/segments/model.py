@@ -1,4 +1,4 @@
-"""Typed segment definitions (pydantic v2), shaped exactly like the YAML of spec/segments.md.
+"""Typed segment definitions (pydantic v2), shaped exactly like the YAML of docs/segments.md.
 
 The models check everything that can be checked within one file: unknown keys, types of
 values against the subject's type, ranges, the keys each kind needs. References between

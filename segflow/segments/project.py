@@ -197,6 +197,23 @@ def _check_references(
         project.problems.append(problem)
 
 
+def _report_cycle(
+    ring: list[str],
+    graph: dict[str, list[tuple[str, Path_]]],
+    valid: dict[str, SegmentFile],
+    project: SegmentProject,
+) -> None:
+    """A cycle is a problem of every file on it, each at its reference to the next one, so
+    that validating any one of the files reports it."""
+    for i, member in enumerate(ring):
+        following = ring[i + 1] if i + 1 < len(ring) else ring[0]
+        path = next(p for target, p in graph[member] if target == following)
+        order = [*ring[i:], *ring[:i], member]
+        problem = valid[member].problem(path, "a cycle of references: " + " -> ".join(order))
+        valid[member].problems.append(problem)
+        project.problems.append(problem)
+
+
 def _check_cycles(valid: dict[str, SegmentFile], project: SegmentProject) -> None:
     graph: dict[str, list[tuple[str, Path_]]] = {}
     for name, loaded in valid.items():
@@ -211,16 +228,12 @@ def _check_cycles(valid: dict[str, SegmentFile], project: SegmentProject) -> Non
 
     def visit(name: str, stack: list[str]) -> None:
         state[name] = 1
-        for target, path in graph[name]:
+        for target, _ in graph[name]:
             if state.get(target) == 1:
                 cycle = [*stack[stack.index(target) :], target]
                 if frozenset(cycle) not in reported:
                     reported.add(frozenset(cycle))
-                    origin = valid[name]
-                    problem = origin.problem(path, "a cycle of references: " + " -> ".join(cycle))
-                    for member in set(cycle):
-                        valid[member].problems.append(problem)
-                    project.problems.append(problem)
+                    _report_cycle(cycle[:-1], graph, valid, project)
             elif state.get(target) is None:
                 visit(target, [*stack, target])
         state[name] = 2

@@ -1,6 +1,6 @@
 """SQL for segments: one generator for the dbt models and for direct evaluation (preview).
 
-Every meaning of spec/segments.md is written once, here. The same functions emit a dbt model
+Every meaning of docs/segments.md is written once, here. The same functions emit a dbt model
 (relations as `ref()`, D as the `as_of` var) or a query run straight on the warehouse
 (relations as tables, D as a literal), so a preview, a build and `members --as-of` agree.
 The SQL is the dialect DuckDB and PostgreSQL share (checked by the tests on both engines).

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import calendar
 import re
 from dataclasses import dataclass
 from datetime import date
@@ -91,7 +92,22 @@ def as_text(value: Any) -> str | None:
     return None
 
 
+def not_a_calendar_day(text: str) -> str | None:
+    """Why a YYYY-MM-DD text is no day of the calendar (2025-02-30), or None."""
+    if not _ISO_DATE.fullmatch(text.strip()):
+        return None
+    year, month, day = (int(part) for part in text.strip().split("-"))
+    if not 1 <= month <= 12:
+        return f"there is no month {month}"
+    days = calendar.monthrange(year, month)[1] if year >= 1 else 31
+    if not 1 <= day <= days:
+        return f"{calendar.month_name[month]} {year} has {days} days"
+    return None
+
+
 def describe(value: Any) -> str:
+    if isinstance(value, str) and (why := not_a_calendar_day(value)):
+        return f"{value!r}, which is no day of the calendar ({why})"
     if isinstance(value, bool):
         return "a boolean"
     if isinstance(value, int | float | Decimal):

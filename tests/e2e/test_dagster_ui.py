@@ -19,7 +19,7 @@ import pytest
 from segflow.errors import RunFailed
 from segflow.pipeline import run_build
 from segflow.settings import PROJECT_ROOT
-from tests.conftest import configure_project
+from tests.conftest import compile_segments, configure_project
 from tests.feedfiles import TRANSACTION_HEADER, deliver
 
 QUERY = "{ assetNodes { assetKey { path } isPartitioned } }"
@@ -32,6 +32,13 @@ CHECKS = """{ assetNodes(assetKeys: [{path: ["staging", "stg_transactions"]}]) {
     executionForLatestMaterialization { status evaluation { success severity description
       metadataEntries { label ... on MarkdownMetadataEntry { mdStr }
         ... on JsonMetadataEntry { jsonString } } } } } } } } }"""
+
+# The runs listed under Jobs -> build -> Runs in the UI (the job of the code location).
+JOB_RUNS = """{ pipelineOrError(params: {pipelineName: "build", repositoryName: "__repository__",
+  repositoryLocationName: "segflow"}) { ... on Pipeline { runs { runId status } } } }"""
+SEGMENT_ASSET = """{ assetNodes(assetKeys: [{path: ["seg_buyers"]}]) { groupName
+  owners { ... on TeamAssetOwner { team } ... on UserAssetOwner { email } }
+  tags { key value } } }"""
 
 
 def _free_port() -> int:
@@ -62,6 +69,10 @@ def _failed_build(tmp_path: Path, monkeypatch) -> None:
             ["T2", "1", "K2", "2099-03-05 12:00", "P1", "1", "12.00", ""],
         ],
     )
+    (settings.segments_dir / "buyers.yml").write_text(
+        "title: Buyers\nowner: crm-team\ntags: [loyalty]\nrules: {metric: orders, gte: 1}\n"
+    )
+    compile_segments(settings)
     with pytest.raises(RunFailed, match="gx_transactions"):
         run_build(settings, as_of=date(2026, 3, 10))
 
@@ -83,6 +94,8 @@ def test_dagster_dev_serves_the_asset_graph_and_the_checks(tmp_path, monkeypatch
         nodes = _wait_for_assets(port, server, deadline=time.monotonic() + 150)
         automation = _graphql(port, AUTOMATION)
         (stg_transactions,) = _graphql(port, CHECKS)["assetNodes"]
+        job_runs = _graphql(port, JOB_RUNS)["pipelineOrError"]["runs"]
+        (segment,) = _graphql(port, SEGMENT_ASSET)["assetNodes"]
     finally:
         os.killpg(server.pid, signal.SIGINT)
         try:
@@ -100,6 +113,13 @@ def test_dagster_dev_serves_the_asset_graph_and_the_checks(tmp_path, monkeypatch
     assert (nightly["name"], nightly["cronSchedule"]) == ("nightly", "0 2 * * *")
     assert nightly["scheduleState"]["status"] == "RUNNING"
     assert [s["name"] for s in repo["sensors"]] == ["new_deliveries"]
+
+    # The CLI's run is a run of the job the UI shows (listed under Jobs -> build -> Runs).
+    assert [r["status"] for r in job_runs] == ["FAILURE"]
+    # The segment's owner and tags from its YAML are the asset's owner and tags.
+    assert segment["groupName"] == "segments"
+    assert segment["owners"] == [{"team": "crm-team"}]
+    assert {t["key"] for t in segment["tags"]} >= {"loyalty"}
 
     checks = {c["name"]: c for c in stg_transactions["assetChecksOrError"]["checks"]}
     assert checks["gx_transactions"]["blocking"] is True

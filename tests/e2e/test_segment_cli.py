@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -58,8 +59,37 @@ def cli(tmp_path_factory):
 def test_build_compiles_builds_and_warns_about_static_members(cli):
     _, root, built = cli
     assert (root / "dbt_project" / "models" / "segments" / "seg_tiers.sql").exists()
-    assert "warning: static_list: 2 listed members are not in the population" in built.stderr
+    # Which listed ids are left out, not only how many (the fixture's E is erased, Z unknown).
+    assert (
+        "warning: static_list: 2 listed members are not in the population (unknown or erased) "
+        "and left out: E, Z"
+    ) in built.stderr
     assert "segments built: 6" in built.stdout
+
+
+def test_build_shows_stages_and_keeps_the_dbt_log_in_a_file(cli):
+    _, root, built = cli
+    assert "START sql" not in built.stdout + built.stderr  # dbt's own log is not on the terminal
+    assert "✓ dbt build: " in built.stderr and "✓ ingest transactions: " in built.stderr
+    assert len(built.stderr.splitlines()) < 20
+    log = next(
+        line.split("the full log is in ", 1)[1]
+        for line in built.stderr.splitlines()
+        if "the full log is in" in line
+    )
+    assert "START sql table model" in (root / log).read_text()
+
+
+def test_the_summary_lists_every_segment_empty_ones_too(cli):
+    run, root, _ = cli
+    (root / "segments" / "nobody.yml").write_text("rules: {metric: orders, gte: 1000000}\n")
+    try:
+        built = run("build", "--as-of", "2026-03-31")
+    finally:
+        (root / "segments" / "nobody.yml").unlink()
+        run("compile")  # the generated models as the other tests expect them
+    assert "segments built: 7" in built.stdout
+    assert re.search(r"^ +nobody +0 members$", built.stdout, re.MULTILINE)
     assert "tiers" in built.stdout
 
 
@@ -139,8 +169,13 @@ def test_schema_is_json_schema(cli):
 
 def test_backfill_and_history(cli):
     run, _, _ = cli
-    done = run("backfill", "--from", "2026-03-28", "--to", "2026-03-31", "--select", HOT)
-    assert f"recorded 4 day(s) 2026-03-28 to 2026-03-31 of {HOT}" in done.stdout
+    done = run("backfill", "--from", "2026-03-28", "--to", "2026-03-31", "--select", HOT, "tiers")
+    assert f"recorded 4 day(s) 2026-03-28 to 2026-03-31 of {HOT}, tiers" in done.stdout
+    # `--select a b` as dbt users type it: each name is a selection (here, one unknown).
+    wrong = run(
+        "backfill", "--from", "2026-03-28", "--to", "2026-03-31", "--select", HOT, "nosuch", code=1
+    )
+    assert "unknown segment 'nosuch'" in wrong.stderr
     lines = run("history", HOT, "--format", "csv").stdout.splitlines()
     assert lines[0] == "day,members,revenue,orders,entered,exited"
     assert [line.split(",")[0] for line in lines[1:]] == [

@@ -1,4 +1,4 @@
-"""Bad input (spec/feeds.md, "Bad input") on both engines: the exact message or quarantine rows,
+"""Bad input (docs/feeds.md, "Bad input") on both engines: the exact message or quarantine rows,
 and that nothing good is lost.
 
 A row that breaks the contract goes to the quarantine table (file, row number with the header

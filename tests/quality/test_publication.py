@@ -19,6 +19,7 @@ from segflow.history import record_history
 from segflow.pipeline import job_for, run_build
 from segflow.publish import BUILDS, PUBLISHED, SLOTS, published_slot
 from segflow.quality import validate
+from segflow.segments.evaluate import preview
 from segflow.segments.project import load_project
 from segflow.settings import load_settings
 from segflow.warehouse import Warehouse
@@ -288,7 +289,7 @@ def test_feed_suites_warn_on_unknown_articles_and_event_types_but_stop_on_dates(
             "currency, 'transactions/x.csv' from qa_feeds.stg_transactions"
         )
         outcome = validate(wh, published, "transactions", "qa_feeds")
-        assert outcome.passed  # an unknown article is a warning (spec/feeds.md)
+        assert outcome.passed  # an unknown article is a warning (docs/feeds.md)
         (warning,) = outcome.failed
         assert not warning.critical and warning.observed == 0.5
         assert warning.description.startswith("share of sales lines whose product_id")
@@ -423,3 +424,39 @@ def test_the_next_build_goes_to_the_slot_the_views_do_not_read_whatever_the_cloc
         # Built beside the live slot, then every view switched to it.
         assert wh.query(f"select distinct slot from {wh.output_schema}.{PUBLISHED}") == [(other,)]
         assert wh.scalar(f"select max(as_of) from {wh.output_schema}.segment_stats") == D4
+
+
+def test_a_build_of_an_older_day_records_its_history_and_leaves_the_publication(published):
+    """Readers always see the build with the newest as-of date (the lists mailed from it too):
+    rebuilding a past day fills that day's history, and nothing published moves back."""
+    newest = date(2026, 3, 14)
+    run_build(published, as_of=newest)
+    with Warehouse(published) as wh:
+        out = wh.output_schema
+        wh.execute(f"delete from {out}.hot_segment_history where day = ?", (D1,))
+        views = ("seg_buyers", "segment_stats", "segment_membership", "dim_population")
+        before = {v: sorted(wh.query(f"select * from {out}.{v}"), key=repr) for v in views}
+        slot = published_slot(wh)
+    outcome = run_build(published, as_of=D1)
+    with Warehouse(published) as wh:
+        after = {v: sorted(wh.query(f"select * from {out}.{v}"), key=repr) for v in views}
+        assert after == before
+        assert published_slot(wh) == slot
+        assert wh.scalar(f"select max(as_of) from {out}.segment_stats") == newest
+        # The day's history was recorded from the older build, as the day evaluates.
+        project = load_project(published.segments_dir)
+        assert (
+            wh.scalar(
+                f"select members from {out}.hot_segment_history where segment = 'buyers' and day = ?",
+                (D1,),
+            )
+            == preview(wh, project, "buyers", D1).members
+        )
+        assert wh.query(
+            f"select as_of, published_at is null from {out}.{BUILDS} where run_id = ?",
+            (outcome.run_id,),
+        ) == [(D1, True)]
+    run_build(published, as_of=newest)  # the same newest day again publishes
+    with Warehouse(published) as wh:
+        assert published_slot(wh) != slot
+        assert wh.scalar(f"select max(as_of) from {out}.segment_stats") == newest

@@ -6,11 +6,15 @@ in the built table (dbt through Dagster) and by direct evaluation (preview, memb
 
 from __future__ import annotations
 
+import csv
+import io
+import re
 from datetime import date
 from decimal import Decimal
 
 import pytest
 
+from segflow.errors import UserInputError
 from segflow.pipeline import run_build
 from segflow.segments import evaluate
 from segflow.segments.project import load_project
@@ -67,7 +71,7 @@ def test_preview_counts_members_share_revenue_and_tiers(built):
     assert (result.members, result.population) == (3, 4)
     assert result.revenue == Decimal("205")  # A 170 + B 30 + G 5
     assert result.tiers == [("gold", 1), ("silver", 1), ("bronze", 1)]
-    assert (static.members, static.static_outside) == (2, 2)  # E erased, Z unknown
+    assert (static.members, static.static_outside) == (2, ["E", "Z"])  # E erased, Z unknown
 
 
 def test_explain_shows_each_leaf_with_its_value(built):
@@ -92,9 +96,10 @@ def test_injection_attempts_leave_the_warehouse_intact(built):
 
 
 def test_segment_stats_worked_out_by_hand(built):
-    settings, _ = built
+    settings, project = built
     with Warehouse(settings) as wh:
-        columns, rows = evaluate.read_stats(wh, ["orders_gt_1", "tiers"])
+        columns, rows, stale = evaluate.read_stats(wh, project, ["orders_gt_1", "tiers"])
+    assert stale == []
     stats = {r[0]: dict(zip(columns, r, strict=True)) for r in rows}
     # population A, B, C, G; lifetime up to D: A 3 orders 170, B 2 orders 30, G 0 orders 5
     vip = stats["orders_gt_1"]
@@ -105,6 +110,40 @@ def test_segment_stats_worked_out_by_hand(built):
     tiers = stats["tiers"]  # A, B, G
     assert (tiers["members"], tiers["orders"], tiers["revenue"]) == (3, 5, 205)
     assert (tiers["rest_orders"], tiers["rest_revenue"]) == (0, 0)
+
+
+def test_stats_csv_has_one_number_format_on_every_engine(built, capsys):
+    from segflow.cli import cli
+
+    cli.main(["stats", "--format", "csv"], standalone_mode=False)
+    out = capsys.readouterr().out
+    rows = list(csv.DictReader(io.StringIO(out[out.index("segment,as_of") :])))
+    assert rows
+    for row in rows:
+        assert re.fullmatch(r"[01]\.\d{4}", row["share"]), row
+        for money in ("revenue", "avg_order_value", "rest_revenue", "rest_avg_order_value"):
+            assert row[money] == "" or re.fullmatch(r"-?\d+\.\d{2}", row[money]), row
+    vip = next(r for r in rows if r["segment"] == "orders_gt_1")
+    assert (vip["share"], vip["revenue"], vip["avg_order_value"]) == ("0.5000", "200.00", "40.00")
+    assert (vip["orders"], vip["rest_orders"], vip["rest_avg_order_value"]) == ("5", "0", "")
+    empty = [r for r in rows if r["members"] == "0"]
+    assert empty and all(r["share"] == "0.0000" for r in empty)  # not 0E-20
+
+
+def test_stats_of_a_definition_changed_since_the_build_are_refused(built):
+    settings, _ = built
+    path = settings.segments_dir / "orders_gt_1.yml"
+    original = path.read_text()
+    path.write_text(original.replace("gt: 1", "gt: 2"))
+    try:
+        project = load_project(settings.segments_dir)
+        with Warehouse(settings) as wh:
+            with pytest.raises(UserInputError, match="'orders_gt_1' is not built with the current"):
+                evaluate.read_stats(wh, project, ["orders_gt_1"])
+            _, rows, stale = evaluate.read_stats(wh, project, [])
+        assert stale == ["orders_gt_1"] and len(rows) == len(project.segments)
+    finally:
+        path.write_text(original)
 
 
 def test_a_build_on_another_day_equals_members_as_of_that_day(built):
@@ -121,3 +160,59 @@ def test_a_build_on_another_day_equals_members_as_of_that_day(built):
         assert evaluate.members(wh, project, "revenue_14d", other)[1] == []
         assert evaluate.members(wh, project, "birthday_soon", other)[1] == []
     run_build(settings, as_of=D)
+
+
+TYPOS = """\
+rules:
+  all:
+    - {metric: orders, where: {brand: Strdie}, gte: 1}
+    - {metric: events, event: chek_in, gte: 1}
+    - {profile: gender, eq: female}
+    - {attribute: diet, eq: vegn}
+    - {attribute: dite, eq: vegan}
+    - {metric: orders, where: {brand: [nordlicht, STRIDE]}, gte: 1}
+"""
+
+
+def test_values_that_never_occur_in_the_warehouse_are_warned_about(built, tmp_path):
+    from segflow.vocabulary import check_values
+
+    settings, _ = built
+    path = tmp_path / "typos.yml"
+    path.write_text(TYPOS)
+    project = load_project(settings.segments_dir, extra=path)
+    checked = check_values(settings, [project.segments["typos"]])
+    assert checked.unchecked is None
+    messages = [f"{p.line} {p.path}: {p.message}" for p in checked.warnings]
+    assert messages == [
+        "3 rules.all[0].where.brand.eq: warning: 'Strdie' is never a brand of sales lines in "
+        "the warehouse (known: 'Nordlicht', 'Stride')",
+        "4 rules.all[1].event: warning: 'chek_in' is never an event type of events in the "
+        "warehouse (known: " + ", ".join(repr(t) for t in _event_types(settings)) + ")",
+        "5 rules.all[2].eq: warning: 'female' is never a gender of customers in the warehouse "
+        "(known: 'f', 'm', 'x')",
+        "6 rules.all[3].eq: warning: 'vegn' is never a value of attribute diet in the "
+        "warehouse (known: 'vegan', 'Vegetarian')",
+        "7 rules.all[4].attribute: warning: 'dite' is never an attribute name in the "
+        "warehouse (known: 'diet', 'pet', 'shoe_size')",
+    ]
+
+
+def _event_types(settings) -> list[str]:
+    with Warehouse(settings) as wh:
+        return sorted(
+            r[0] for r in wh.query("select distinct event_type from intermediate.int_events")
+        )
+
+
+def test_values_are_not_checked_without_a_warehouse(tmp_path, monkeypatch):
+    from segflow.settings import load_settings
+    from segflow.vocabulary import check_values
+
+    monkeypatch.setenv("SEGFLOW_TARGET", "duckdb")
+    monkeypatch.setenv("SEGFLOW_DUCKDB_PATH", str(tmp_path / "none.duckdb"))
+    (tmp_path / "typos.yml").write_text(TYPOS)
+    project = load_project(tmp_path)
+    checked = check_values(load_settings(dotenv=False), list(project.segments.values()))
+    assert checked.warnings == []
+    assert checked.unchecked.startswith("values were not checked against the warehouse")

@@ -139,7 +139,39 @@ def test_a_cycle_is_named(tmp_path):
             "c.yml": "rules: {segment: a}\n",
         },
     )
-    assert found == ["c.yml:1 rules.segment: a cycle of references: a -> b -> c -> a"]
+    # Every file on the cycle says so, so that validating any one of them finds it.
+    assert found == [
+        "a.yml:1 rules.segment: a cycle of references: a -> b -> c -> a",
+        "b.yml:4 rules.any[1].segment: a cycle of references: b -> c -> a -> b",
+        "c.yml:1 rules.segment: a cycle of references: c -> a -> b -> c",
+    ]
+
+
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        (
+            "rules:\n  metric: orders\n  gte: 1\n  window: {from: 2025-02-30, to: 2025-03-31}\n",
+            "x.yml:4 rules.window.from: expected a date (YYYY-MM-DD, or relative to D such as "
+            "-30d, -4w, -3m, -1y, today), got '2025-02-30', which is no day of the calendar "
+            "(February 2025 has 28 days)",
+        ),
+        (
+            "rules:\n  profile: signup_date\n  gte: 2025-13-01\n",
+            "x.yml:3 rules.gte: expected a date (YYYY-MM-DD, or relative to D such as -30d, "
+            "-4w, -3m, -1y, today), got '2025-13-01', which is no day of the calendar "
+            "(there is no month 13)",
+        ),
+        (
+            "rules:\n  profile: birth_date\n  lt: 2023-02-29\n",
+            "x.yml:3 rules.lt: expected a date (YYYY-MM-DD, or relative to D such as -30d, "
+            "-4w, -3m, -1y, today), got '2023-02-29', which is no day of the calendar "
+            "(February 2023 has 28 days)",
+        ),
+    ],
+)
+def test_an_impossible_calendar_date_is_a_problem_with_its_line(tmp_path, text, expected):
+    assert problems(tmp_path, {"x.yml": text}) == [expected]
 
 
 def test_static_member_file_must_have_customer_id(tmp_path):
@@ -173,3 +205,42 @@ def test_values_never_become_sql_or_jinja(tmp_path):
         assert "{%" not in body and "{#" not in body
     # the quote is doubled, every `{` ends a literal piece: text stays text
     assert "lower(trim(('x''); drop table raw.customers; -- {' || '{' || ' run_query(''drop" in sql
+
+
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        (  # a comparison on a segment reference
+            "rules:\n  segment: vip\n  gt: 3\n",
+            "x.yml:3 rules.gt: 'gt' does not apply to a segment reference: `segment: vip` "
+            "holds for that segment's members; compare a metric, profile or attribute instead",
+        ),
+        (  # a comparison indented one level too little
+            "rules:\n  metric: orders\ngte: 3\n",
+            "x.yml:3 gte: 'gte' is indented one level too little: it belongs to rules (line 1)",
+        ),
+        (  # a where column beside where instead of under it
+            "rules:\n  metric: orders\n  gte: 1\n  where:\n  brand: Stride\n",
+            "x.yml:5 rules.brand: 'brand' is a column of where: indent it under where (line 4)",
+        ),
+        (  # window beside all instead of in its last condition
+            "rules:\n  all:\n  - metric: orders\n    gte: 1\n  window:\n    last: 30d\n",
+            "x.yml:5 rules.window: 'window' is indented one level too little: it belongs to the "
+            "last condition of all (line 3)",
+        ),
+        (  # where inside window
+            "rules:\n  metric: orders\n  gte: 1\n  window:\n    last: 30d\n    where: {brand: X}\n",
+            "x.yml:6 rules.window.where: 'where' is indented one level too far: it belongs "
+            "beside window, not inside it",
+        ),
+        (  # a tab
+            "rules:\n\tmetric: orders\n",
+            "x.yml:2: YAML: a tab character (column 1): YAML indents with spaces only, replace "
+            "it with spaces",
+        ),
+    ],
+)
+def test_a_key_in_the_wrong_place_says_where_it_belongs(tmp_path, text, expected):
+    found = problems(tmp_path, {"x.yml": text, "vip.yml": "rules: {metric: orders, gte: 1}\n"})
+    assert expected in found
+    assert not any("did you mean" in p for p in found)
