@@ -10,17 +10,13 @@ import dagster as dg
 
 from orchestration.assets.history import HISTORY_ASSETS
 from orchestration.jobs import BUILD_JOB
-from orchestration.resources import WarehouseResource
+from orchestration.resources import WarehouseResource, build_run_id
 from segflow.bi.bifile import bi_duckdb_path, publish_bi_file
-from segflow.bi.runlog import CheckRow, RunRow, write_run_log
+from segflow.bi.runlog import CheckRow, RunRow, published_runs, write_run_log
 
 BI_FILE = dg.AssetKey(["bi", "bi_duckdb"])
 RUN_LOG_LIMIT = 200  # the latest build runs shown on the Operations dashboard
-_STATUS = {
-    dg.DagsterRunStatus.SUCCESS: "published",
-    dg.DagsterRunStatus.FAILURE: "failed",
-    dg.DagsterRunStatus.CANCELED: "canceled",
-}
+_STATUS = {dg.DagsterRunStatus.FAILURE: "failed", dg.DagsterRunStatus.CANCELED: "canceled"}
 
 
 def _time(value: float | None) -> datetime | None:
@@ -32,8 +28,12 @@ def _day(run: dg.DagsterRun) -> date | None:
     return date.fromisoformat(partition) if partition else None
 
 
-def run_log(context: dg.AssetExecutionContext) -> tuple[list[RunRow], list[CheckRow]]:
-    """The build runs of the instance and their failed checks; this run is published."""
+def run_log(
+    context: dg.AssetExecutionContext, published: set[str]
+) -> tuple[list[RunRow], list[CheckRow]]:
+    """The build runs of the instance and their failed checks. A run that succeeded was
+    published if its build was (`published`: run ids from segflow_builds); a build of an
+    older day records history without being published."""
     instance = context.instance
     records = instance.get_run_records(
         filters=dg.RunsFilter(job_name=BUILD_JOB), limit=RUN_LOG_LIMIT
@@ -41,9 +41,10 @@ def run_log(context: dg.AssetExecutionContext) -> tuple[list[RunRow], list[Check
     runs, checks = [], []
     for record in records:
         run = record.dagster_run
-        status = (
-            "published" if run.run_id == context.run.run_id else _STATUS.get(run.status, "running")
-        )
+        if run.run_id == context.run.run_id or run.status == dg.DagsterRunStatus.SUCCESS:
+            status = "published" if build_run_id(run) in published else "not published"
+        else:
+            status = _STATUS.get(run.status, "running")
         runs.append(
             RunRow(run.run_id, run.job_name, _day(run), status,
                    _time(record.start_time), _time(record.end_time))
@@ -75,8 +76,8 @@ def run_log(context: dg.AssetExecutionContext) -> tuple[list[RunRow], list[Check
 )
 def bi_duckdb(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
     settings = warehouse.settings()
-    runs, checks = run_log(context)
     with warehouse.connect() as wh:
+        runs, checks = run_log(context, published_runs(wh))
         write_run_log(wh, runs, checks)
         if settings.target != "duckdb":
             return dg.MaterializeResult(

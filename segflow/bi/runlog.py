@@ -22,7 +22,7 @@ class RunRow:
     run_id: str
     job: str
     day: date | None
-    status: str  # published | failed | canceled | running
+    status: str  # published | not published | failed | canceled | running
     started_at: datetime | None
     ended_at: datetime | None
 
@@ -35,6 +35,18 @@ class CheckRow:
     asset: str
     severity: str
     checked_at: datetime
+
+
+def published_runs(wh: Warehouse) -> set[str]:
+    """The runs whose build was published (segflow_builds keeps every published build)."""
+    if not wh.table_exists(wh.output_schema, "segflow_builds"):
+        return set()
+    return {
+        run_id
+        for (run_id,) in wh.query(
+            f"select run_id from {wh.output_schema}.segflow_builds where published_at is not null"
+        )
+    }
 
 
 def write_run_log(wh: Warehouse, runs: list[RunRow], checks: list[CheckRow]) -> None:
