@@ -102,6 +102,18 @@ def test_every_chart_answers_with_rows(served: Served):
     assert len(rows) == len(_bundle("charts"))
 
 
+def test_the_bi_copy_holds_the_failed_and_the_published_build(served: Served):
+    import duckdb
+
+    from segflow.bi.bifile import bi_duckdb_path
+
+    with duckdb.connect(str(bi_duckdb_path(served.settings)), read_only=True) as copy:
+        runs = copy.execute("select status from segflow_run_log order by started_at").fetchall()
+        checks = copy.execute("select check_name, severity from segflow_check_log").fetchall()
+    assert runs == [("failed",), ("published",)]
+    assert ("gx_transactions", "ERROR") in checks
+
+
 def test_every_dashboard_draws_in_chromium(served: Served):
     screenshots = os.environ.get("SEGFLOW_SCREENSHOTS")
     results = _check_dashboards(served, Path(screenshots) if screenshots else None)
