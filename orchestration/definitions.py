@@ -3,6 +3,7 @@
 import dagster as dg
 
 from orchestration.assets.activation import make_activation_assets
+from orchestration.assets.bi import bi_duckdb
 from orchestration.assets.history import make_history_assets
 from orchestration.assets.ingestion import ingestion_assets
 from orchestration.assets.quality import quality_checks
@@ -31,6 +32,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
             dbt_models,
             make_history_assets(partitions),
             *make_activation_assets(settings),
+            bi_duckdb,
         ],
         asset_checks=quality_checks,
         jobs=[build_job, history_job],

@@ -538,6 +538,9 @@ cli.add_command(_test_command)
 from segflow.sync.cli import sync_group  # noqa: E402 - registered last, its own module
 
 cli.add_command(sync_group)
+from segflow.bi.cli import dashboards  # noqa: E402 - the command group lives with its concern
+
+cli.add_command(dashboards)
 
 
 def main() -> None:

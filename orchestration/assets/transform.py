@@ -12,6 +12,7 @@ from dagster._utils.tags import is_valid_tag_key
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 
 from orchestration.resources import WarehouseResource, build_run_id, export_settings_for_dbt
+from segflow.bi.sources import ensure_bi_sources
 from segflow.publish import published_slot, record_build, start_build
 from segflow.segments.project import SegmentProject
 
@@ -100,6 +101,7 @@ def make_dbt_models(
             if config.select and published is None:
                 raise dg.Failure("--select needs a published build: run a whole build first")
             slot = start_build(wh, resume=resume)
+            ensure_bi_sources(wh)  # the BI views read history tables (models/marts/bi)
         context.log.info(f"dbt build as of {as_of} into the build schema {slot}")
         args = ["build", "--vars", json.dumps({"as_of": as_of.isoformat()})]
         os.environ["SEGFLOW_BUILD_SCHEMA"] = slot

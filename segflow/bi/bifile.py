@@ -1,0 +1,60 @@
+"""The read-only DuckDB file Superset reads on the embedded warehouse (spec: dashboards).
+
+Superset's DuckDB driver is < 2 and cannot open the warehouse file, and a connection it held
+would block dbt (DuckDB allows one writer). So after each published build the public tables
+are copied into a separate file written in DuckDB 1.4's storage format, next to it under a
+temporary name and then renamed over the old one: Superset opens either yesterday's file or
+today's, never a half-written one, and never a lock on the warehouse.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from segflow.settings import Settings
+from segflow.warehouse import Warehouse
+
+STORAGE_VERSION = "v1.4.0"  # what Superset's duckdb (< 2) can read
+_ALIAS = "segflow_bi_export"
+# Bookkeeping of publication, not for BI.
+_SKIP = {"segflow_published_relations"}
+
+
+def bi_duckdb_path(settings: Settings) -> Path:
+    """SEGFLOW_BI_DUCKDB_PATH, by default `bi.duckdb` next to the warehouse file."""
+    configured = os.environ.get("SEGFLOW_BI_DUCKDB_PATH", "").strip()
+    if configured:
+        return Path(configured).expanduser().resolve()
+    return settings.duckdb_path.resolve().with_name("bi.duckdb")
+
+
+def publish_bi_file(wh: Warehouse, target: Path) -> dict[str, int]:
+    """Copy every relation of the output schema into `target` atomically; rows per table."""
+    schema = wh.output_schema
+    relations = [
+        name
+        for (name,) in wh.query(
+            "select table_name from information_schema.tables where table_schema = ? "
+            "and table_catalog = current_database() order by table_name",
+            (schema,),
+        )
+        if name not in _SKIP
+    ]
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(f".{target.name}.{os.getpid()}.partial")
+    partial.unlink(missing_ok=True)
+    rows: dict[str, int] = {}
+    wh.execute(f"attach '{partial}' as {_ALIAS} (storage_version '{STORAGE_VERSION}')")
+    try:
+        for name in relations:
+            wh.execute(f"create table {_ALIAS}.main.{name} as select * from {schema}.{name}")
+            rows[name] = wh.scalar(f"select count(*) from {_ALIAS}.main.{name}")
+        wh.execute(f"checkpoint {_ALIAS}")
+    except BaseException:
+        wh.execute(f"detach {_ALIAS}")
+        partial.unlink(missing_ok=True)  # the published copy stays as it was
+        raise
+    wh.execute(f"detach {_ALIAS}")
+    os.replace(partial, target)
+    return rows
