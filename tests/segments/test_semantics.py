@@ -16,6 +16,7 @@ import pytest
 
 from segflow.errors import UserInputError
 from segflow.pipeline import run_build
+from segflow.publish import BUILDS
 from segflow.segments import evaluate
 from segflow.segments.project import load_project
 from segflow.warehouse import Warehouse
@@ -152,9 +153,17 @@ def test_a_build_on_another_day_equals_members_as_of_that_day(built):
     other = date(2026, 3, 18)
     with Warehouse(settings) as wh:
         expected = {n: evaluate.evaluate_members(wh, project, n, other) for n in SEGMENTS}
-    run_build(settings, as_of=other)
+    outcome = run_build(settings, as_of=other)
     with Warehouse(settings) as wh:
+        # An older day than the published D: built into its own build schema, not published.
+        slot = wh.scalar(
+            f"select slot from {wh.output_schema}.{BUILDS} where run_id = ?", (outcome.run_id,)
+        )
         for name in SEGMENTS:
+            tiered = isinstance(SEGMENTS[name][1], dict)
+            tier = "tier" if tiered else "cast(null as varchar)"
+            built_rows = wh.query(f"select customer_id, {tier} from {slot}.seg_{name} order by 1")
+            assert [tuple(r) for r in built_rows] == expected[name], name
             assert evaluate.members(wh, project, name, other)[1] == expected[name], name
         # 14 days before 03-18 is 03-05: only T4 (03-18) and T5 (03-17) of B; A's R1 (03-15)
         assert evaluate.members(wh, project, "revenue_14d", other)[1] == []
