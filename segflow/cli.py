@@ -12,7 +12,7 @@ from pathlib import Path
 import click
 
 from segflow.cli_options import parse_date as _parse_date
-from segflow.errors import SegflowError, UserInputError
+from segflow.errors import RunFailed, SegflowError, UserInputError
 from segflow.settings import PROJECT_ROOT, load_settings
 
 
@@ -29,7 +29,7 @@ def cli() -> None:
 @click.option("--force", is_flag=True, help="Replace a landing folder that the demo did not make.")
 def demo(customers: int, days: int, until: date | None, force: bool) -> None:
     """Make demo feeds, run the whole pipeline on them and print a summary."""
-    from segflow.demo import DEMO_MARKER, generate_demo
+    from segflow.demo import DEMO_MARKER, generate_demo, late_delivery
     from segflow.history import HISTORY_TABLES
     from segflow.publish import reset as reset_publication
     from segflow.summary import summarize
@@ -57,6 +57,21 @@ def demo(customers: int, days: int, until: date | None, force: bool) -> None:
         f"up to {generated.until}",
         err=True,
     )
+    # A late delivery in the wrong currency first: the run a blocking check stops, so that the
+    # Dagster UI and the Operations dashboard have a failed run next to the published one.
+    late = late_delivery(landing, generated.until)
+    late.deliver_wrong()
+    click.echo(
+        f"The demo's late delivery {_relative(late.path)} is in USD on purpose: the first build "
+        "stops at its currency check and publishes nothing …",
+        err=True,
+    )
+    try:
+        _compile_and_run(settings, generated.until)
+    except RunFailed as failed:
+        click.echo(f"  as meant: {failed}", err=True)
+    late.deliver_fixed()
+    click.echo("… re-delivered in EUR; building again:", err=True)
     _compile_and_run(settings, generated.until)
     with Warehouse(settings) as wh:
         summary = summarize(wh)
@@ -71,6 +86,9 @@ def demo(customers: int, days: int, until: date | None, force: bool) -> None:
     click.echo("")
     click.echo("Open the Dagster UI on this project:")
     click.echo(f"  {_dagster_ui_command()}")
+    segflow = _relative(Path(sys.executable).parent / "segflow")
+    click.echo("Open the dashboards (Superset, set up on first use):")
+    click.echo(f"  {segflow} dashboards serve")
 
 
 @cli.command()

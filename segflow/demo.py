@@ -544,3 +544,31 @@ def _write_parquet(path: Path, feed: str, rows: list[dict]) -> None:
         values = [None if v == "" else v for v in values]
         columns[column.name] = pa.array(values, _ARROW[column.type])
     pq.write_table(pa.table(columns), path, compression="zstd")
+
+
+@dataclass
+class LateDelivery:
+    """A delivery the demo makes on purpose wrong, then re-delivers fixed: a build that a
+    blocking check stops (nothing published) before the build that publishes, so that the
+    Operations dashboard and the Dagster UI have a failed run to show."""
+
+    path: Path
+    header: str
+    rows: list[str]
+
+    def deliver_wrong(self) -> None:
+        """The returns in USD: the one-currency check of the transactions stops the build."""
+        lines = [r.replace(",EUR,", ",USD,") for r in self.rows]
+        self.path.write_text("\n".join([self.header, *lines]) + "\n")
+
+    def deliver_fixed(self) -> None:
+        """The same file again, in the project's currency: it replaces the wrong rows."""
+        self.path.write_text("\n".join([self.header, *self.rows]) + "\n")
+
+
+def late_delivery(landing: Path, until: date) -> LateDelivery:
+    """The newest returns file again, under new transaction ids, as a late delivery of D."""
+    returns = max((landing / "transactions").glob("*_returns.csv"))
+    header, *lines = returns.read_text().splitlines()
+    rows = ["U" + line[1:] for line in lines]  # new ids: R... -> U...
+    return LateDelivery(returns.with_name(f"{until}_late_returns.csv"), header, rows[:20])

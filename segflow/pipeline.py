@@ -150,7 +150,7 @@ class _ProgressHandler(logging.Handler):
         elif kind == DagsterEventType.STEP_SUCCESS and step == "segflow_dbt_models":
             self._end_bar()
             self._say(f"✓ dbt build: {self.dbt_done} models and tests")
-        elif kind == DagsterEventType.STEP_FAILURE:
+        elif kind == DagsterEventType.STEP_FAILURE and "_gx_" not in step:  # checks: said above
             self._say(f"✗ {_stage(step)} failed")
 
 
@@ -341,7 +341,10 @@ def _execute(settings: Settings, job, run_config: dict, tags: dict[str, str]) ->
                 )
     checks = progress.checks_passed + progress.checks_failed
     if checks:
-        print(f"- quality checks: {progress.checks_passed} of {checks} passed", file=sys.stderr)
+        mark = "✓" if not progress.checks_failed else "✗"
+        print(
+            f"{mark} quality checks: {progress.checks_passed} of {checks} passed", file=sys.stderr
+        )
     print(f"run {result.run_id[:8]}: the full log is in {_shown(log_path)}", file=sys.stderr)
     if not result.success:
         print(

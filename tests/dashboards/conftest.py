@@ -19,7 +19,7 @@ from segflow.bi.bundle import Connection, connection, import_bundle
 from segflow.bi.client import SupersetClient
 from segflow.bi.environment import Credentials, SupersetEnvironment
 from segflow.bi.roles import sync_bi_role
-from segflow.demo import generate_demo
+from segflow.demo import generate_demo, late_delivery
 from segflow.errors import RunFailed
 from segflow.pipeline import run_build
 from segflow.settings import PROJECT_ROOT, Settings
@@ -35,14 +35,11 @@ def build_demo(settings: Settings) -> None:
     generated = generate_demo(settings.landing_dir, customers=CUSTOMERS, days=400)
     compile_segments(settings)
     day = generated.until
-    returns = settings.landing_dir / "transactions" / f"{day}_returns.csv"
-    header, *lines = returns.read_text().splitlines()
-    extra = returns.with_name(f"{day}_late_returns.csv")
-    rows = ["U" + line[1:] for line in lines]  # the same returns under new ids
-    extra.write_text("\n".join([header, *(r.replace(",EUR,", ",USD,") for r in rows)]) + "\n")
+    late = late_delivery(settings.landing_dir, day)  # as `segflow demo` does
+    late.deliver_wrong()
     with pytest.raises(RunFailed, match="currency"):
         run_build(settings, as_of=day)
-    extra.write_text("\n".join([header, *rows]) + "\n")  # re-delivered in EUR
+    late.deliver_fixed()
     run_build(settings, as_of=day)
 
 
