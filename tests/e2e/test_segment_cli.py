@@ -80,6 +80,25 @@ def test_build_shows_stages_and_keeps_the_dbt_log_in_a_file(cli):
     assert "START sql table model" in (root / log).read_text()
 
 
+def test_a_failed_run_ends_with_what_failed_and_what_to_do(cli):
+    run, root, _ = cli
+    bad = root / "landing" / "transactions" / "2026-03-31-broken.csv"
+    bad.write_text("transaction_id,line_id\nX1,1\n")
+    try:
+        failed = run("build", "--as-of", "2026-03-31", code=1)
+    finally:
+        bad.unlink()
+    lines = failed.stderr.strip().splitlines()
+    assert "Dependencies for step" not in failed.stderr  # no line per skipped step
+    assert len(lines) < 15, failed.stderr
+    assert "✗ ingest transactions failed" in failed.stderr
+    assert "nothing was published" in failed.stderr
+    assert lines[-1].startswith(
+        "error: ingest transactions failed: transactions/2026-03-31-broken.csv: required column"
+    )
+    assert "fix the file and deliver it again, or remove it" in lines[-1]
+
+
 def test_the_summary_lists_every_segment_empty_ones_too(cli):
     run, root, _ = cli
     (root / "segments" / "nobody.yml").write_text("rules: {metric: orders, gte: 1000000}\n")
