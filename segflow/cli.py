@@ -83,6 +83,9 @@ def demo(customers: int, days: int, until: date | None, force: bool) -> None:
 
     for line in demo_dry_run(settings):
         click.echo(line)
+    from segflow.bi.bifile import refresh_bi_copy
+
+    refresh_bi_copy(settings)  # the dry runs on the Operations dashboard too
     click.echo("")
     click.echo("Open the Dagster UI on this project:")
     click.echo(f"  {_dagster_ui_command()}")

@@ -17,8 +17,9 @@ from segflow.warehouse import Warehouse
 
 STORAGE_VERSION = "v1.4.0"  # what Superset's duckdb (< 2) can read
 _ALIAS = "segflow_bi_export"
-# Bookkeeping of publication, not for BI.
-_SKIP = {"segflow_published_relations"}
+# Bookkeeping of publication, and the syncs' records of contacts (e-mail addresses, sent
+# values, the erasure salt): not for BI. `sync_runs` (counts only) is.
+_SKIP = {"segflow_published_relations", "sync_contacts", "sync_remote", "sync_desired", "sync_salt"}
 
 
 def bi_duckdb_path(settings: Settings) -> Path:
@@ -58,3 +59,12 @@ def publish_bi_file(wh: Warehouse, target: Path) -> dict[str, int]:
     wh.execute(f"detach {_ALIAS}")
     os.replace(partial, target)
     return rows
+
+
+def refresh_bi_copy(settings: Settings) -> None:
+    """Copy again outside a build (after the demo's sync dry runs); nothing on PostgreSQL,
+    where Superset reads the warehouse itself."""
+    if settings.target != "duckdb":
+        return
+    with Warehouse(settings) as wh:
+        publish_bi_file(wh, bi_duckdb_path(settings))

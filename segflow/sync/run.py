@@ -129,9 +129,11 @@ def run_sync(
         list_id = read_platform(wh, name, sync, dest, create=not dry_run)
     plan = plan_sync(wh, name, sync)
     outcome = Outcome(name, plan, dry_run=dry_run)
-    if dry_run:
-        return outcome
     run_id = uuid.uuid4().hex
+    if dry_run:  # nothing sent, no contact recorded; the run itself is, for Operations
+        note = None if dest is not None else "no API key: compared with the sync's own records"
+        _record_run(wh, run_id, name, build_run, as_of, plan, 0, "dry run", note)
+        return outcome
     try:
         check_guard(plan, sync, allow_removals)
     except GuardRefused as exc:

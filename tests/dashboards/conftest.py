@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from segflow.bi.bifile import refresh_bi_copy
 from segflow.bi.bundle import Connection, connection, import_bundle
 from segflow.bi.client import SupersetClient
 from segflow.bi.environment import Credentials, SupersetEnvironment
@@ -23,6 +24,7 @@ from segflow.demo import generate_demo, late_delivery
 from segflow.errors import RunFailed
 from segflow.pipeline import run_build
 from segflow.settings import PROJECT_ROOT, Settings
+from segflow.sync.demo import demo_dry_run
 from tests.conftest import compile_segments, configure_project
 
 CUSTOMERS = 1500  # small, but every chart has rows: a year of hot history, tiers, quarantine
@@ -41,6 +43,11 @@ def build_demo(settings: Settings) -> None:
         run_build(settings, as_of=day)
     late.deliver_fixed()
     run_build(settings, as_of=day)
+    # The shipped syncs' dry runs against the platform doubles, as `segflow demo` does them,
+    # so the Operations dashboard has sync runs.
+    shutil.copytree(PROJECT_ROOT / "syncs", Path.cwd() / "syncs", dirs_exist_ok=True)
+    assert demo_dry_run(settings)
+    refresh_bi_copy(settings)
 
 
 def free_port() -> int:

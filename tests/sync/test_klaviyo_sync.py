@@ -300,6 +300,10 @@ def test_dry_run_sends_nothing(wh, double):
     assert outcome.plan.counts["add"] == 4
     assert double.count("POST|DELETE") == 0
     assert double.emails(LIST) == set()
+    # The run is recorded (the Operations dashboard lists it); no contact is.
+    s = wh.output_schema
+    assert wh.query(f"select status, adds from {s}.sync_runs") == [("dry run", 4)]
+    assert wh.scalar(f"select count(*) from {s}.sync_contacts") == 0
 
 
 def test_wrong_api_key_is_refused_by_the_double(double):
