@@ -69,7 +69,8 @@ class _ProgressHandler(logging.Handler):
         self.dbt_nodes = 0  # models and tests dbt will run, for the bar
         self.dbt_done = 0
         self.checks_passed = 0
-        self.checks_failed = 0
+        self.checks_failed = 0  # blocking: nothing is published
+        self.checks_warned = 0
         self.tty = sys.stderr.isatty()
 
     def _say(self, text: str) -> None:
@@ -140,8 +141,10 @@ class _ProgressHandler(logging.Handler):
                 self._bar()
             elif data.passed:
                 self.checks_passed += 1
-            else:
+            elif data.severity.value == "ERROR":
                 self.checks_failed += 1
+            else:
+                self.checks_warned += 1
             if not data.passed:
                 self._say(
                     f"  ✗ check {data.check_name} on {data.asset_key.to_user_string()} failed"
@@ -339,11 +342,13 @@ def _execute(settings: Settings, job, run_config: dict, tags: dict[str, str]) ->
                     f"{check.check_name} on {check.asset_key.to_user_string()}: "
                     f"{check.description or 'failed'}"
                 )
-    checks = progress.checks_passed + progress.checks_failed
+    checks = progress.checks_passed + progress.checks_failed + progress.checks_warned
     if checks:
         mark = "✓" if not progress.checks_failed else "✗"
+        warned = f" ({progress.checks_warned} with warnings)" if progress.checks_warned else ""
         print(
-            f"{mark} quality checks: {progress.checks_passed} of {checks} passed", file=sys.stderr
+            f"{mark} quality checks: {progress.checks_passed} of {checks} passed{warned}",
+            file=sys.stderr,
         )
     print(f"run {result.run_id[:8]}: the full log is in {_shown(log_path)}", file=sys.stderr)
     if not result.success:

@@ -117,8 +117,9 @@ def _snapshot(settings) -> dict[str, list[tuple]]:
         tables = wh.query(
             "select table_schema, table_name from information_schema.tables "
             "where table_schema in (?, 'raw', 'staging', 'intermediate') "
-            # Bookkeeping of the build slots: a row per run, and the slot alternates.
-            "and table_name not in ('segflow_builds', 'segflow_published_relations')",
+            # Bookkeeping of the runs: a row per run, and the slot alternates.
+            "and table_name not in ('segflow_builds', 'segflow_published_relations', "
+            "'segflow_run_log', 'segflow_check_log')",
             (wh.output_schema,),
         )
         return {
