@@ -66,7 +66,11 @@ class _ProgressHandler(logging.Handler):
     def __init__(self) -> None:
         super().__init__()
         self.log_file: TextIO | None = None
-        self.dbt_nodes = 0  # models and tests dbt will run, for the bar
+        self.start_run(0)
+
+    def start_run(self, dbt_nodes: int) -> None:
+        """Fresh counts for a run; `dbt_nodes`: the models and tests dbt will run (the bar)."""
+        self.dbt_nodes = dbt_nodes
         self.dbt_done = 0
         self.checks_passed = 0
         self.checks_failed = 0  # blocking: nothing is published
@@ -311,8 +315,7 @@ def _execute(settings: Settings, job, run_config: dict, tags: dict[str, str]) ->
     tags = {**tags, REPOSITORY_LABEL_TAG: f"{REPOSITORY}@{CODE_LOCATION}"}
     log_path = _log_path(job.name)
     progress = _PROGRESS
-    progress.__init__()  # fresh counts for this run
-    progress.dbt_nodes = _dbt_node_count(settings)
+    progress.start_run(_dbt_node_count(settings))
     with dg.DagsterInstance.get() as instance, log_path.open("w") as log:
         _refuse_if_running(instance)
         progress.log_file = log
