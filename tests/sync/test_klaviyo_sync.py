@@ -13,24 +13,9 @@ from segflow.sync.klaviyo import Klaviyo
 from segflow.sync.model import SyncDefinition
 from segflow.sync.run import GuardRefused, run_sync
 from segflow.sync.store import CONTACTS, salt, salted_hash
-from segflow.warehouse import Warehouse
 from tests.sync.helpers import Person, people, publish
 
 LIST = "VIP customers"
-
-
-@pytest.fixture
-def double():
-    d = KlaviyoDouble()
-    d.start()
-    yield d
-    d.stop()
-
-
-@pytest.fixture
-def wh(project):
-    with Warehouse(project) as warehouse:
-        yield warehouse
 
 
 def sync_def(**kw) -> SyncDefinition:

@@ -11,25 +11,18 @@ from segflow.sync.mailchimp import Mailchimp
 from segflow.sync.model import SyncDefinition
 from segflow.sync.run import GuardRefused, run_sync
 from segflow.sync.store import CONTACTS
-from segflow.warehouse import Warehouse
 from tests.sync.helpers import Person, people, publish
 
 LIST = "Loyalty gold"
 
 
 @pytest.fixture
-def double():
+def double():  # this module's platform: overrides the Klaviyo double of conftest.py
     d = MailchimpDouble()
     d.start()
     d.add_by_hand(LIST, "seed@example.com")  # an audience exists (Mailchimp needs one made)
     yield d
     d.stop()
-
-
-@pytest.fixture
-def wh(project):
-    with Warehouse(project) as warehouse:
-        yield warehouse
 
 
 def sync_def(**kw) -> SyncDefinition:

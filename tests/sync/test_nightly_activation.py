@@ -10,19 +10,10 @@ import pytest
 from segflow.errors import RunFailed
 from segflow.pipeline import run_build
 from segflow.settings import load_settings
-from segflow.sync.doubles.klaviyo import KlaviyoDouble
 from tests.conftest import compile_segments
 from tests.feedfiles import TRANSACTION_HEADER, deliver
 
 SALE = [*TRANSACTION_HEADER[:-1], "currency"]
-
-
-@pytest.fixture
-def double():
-    d = KlaviyoDouble()
-    d.start()
-    yield d
-    d.stop()
 
 
 def test_the_build_job_syncs_after_publication_and_not_after_a_failed_check(

@@ -11,16 +11,6 @@ from tests.sync.helpers import people, publish
 
 
 @pytest.fixture
-def double():
-    from segflow.sync.doubles.klaviyo import KlaviyoDouble
-
-    d = KlaviyoDouble()
-    d.start()
-    yield d
-    d.stop()
-
-
-@pytest.fixture
 def setup(project, tmp_path, monkeypatch, double):
     syncs = tmp_path / "syncs"
     syncs.mkdir()

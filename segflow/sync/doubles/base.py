@@ -85,6 +85,7 @@ class Double:
         self.faults: list[Fault] = []
         self.limits: dict[str, Bucket] = {}  # rate-limit class -> bucket
         self.requests: list[tuple[str, str, int]] = []  # (method, path, status) served
+        self.lists: dict[str, dict[str, Any]] = {}  # list id -> the platform's list, with "name"
         self.lock = threading.RLock()
         self.server: ThreadingHTTPServer | None = None
         self.base = ""  # http://127.0.0.1:PORT once started
@@ -132,6 +133,10 @@ class Double:
         if self.server:
             self.server.shutdown()
             self.server.server_close()
+
+    def list_id(self, name: str) -> str | None:
+        """For tests: the id of the list called `name`."""
+        return next((i for i, v in self.lists.items() if v["name"] == name), None)
 
     # -- serving -----------------------------------------------------------------------------
     def authenticate(self, request: Request) -> None:

@@ -36,7 +36,6 @@ class KlaviyoDouble(Double):
     def __init__(self, api_key: str = "pk_test_double", rate_limits: bool = False):
         super().__init__()
         self.api_key = api_key
-        self.lists: dict[str, dict[str, Any]] = {}
         self.profiles: dict[str, dict[str, Any]] = {}  # id -> attributes (email, properties)
         self.by_email: dict[str, str] = {}
         self.members: dict[str, dict[str, str]] = {}  # list id -> profile id -> joined at
@@ -281,9 +280,6 @@ class KlaviyoDouble(Double):
         return 202, None
 
     # -- for tests -----------------------------------------------------------------------------
-    def list_id(self, name: str) -> str | None:
-        return next((i for i, v in self.lists.items() if v["name"] == name), None)
-
     def emails(self, name: str) -> set[str]:
         list_id = self.list_id(name)
         if list_id is None:

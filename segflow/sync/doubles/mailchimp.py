@@ -30,7 +30,6 @@ class MailchimpDouble(Double):
     def __init__(self, api_key: str = "0123456789abcdef-us1"):
         super().__init__()
         self.api_key = api_key
-        self.lists: dict[str, dict[str, Any]] = {}
         self.members: dict[str, dict[str, dict[str, Any]]] = {}  # list -> hash -> member
         self.deleted: list[str] = []  # permanently deleted addresses
         self.received = 0  # members received in batches
@@ -207,9 +206,6 @@ class MailchimpDouble(Double):
         return 204, None
 
     # -- for tests -----------------------------------------------------------------------------
-    def list_id(self, name: str) -> str | None:
-        return next((i for i, v in self.lists.items() if v["name"] == name), None)
-
     def emails(self, name: str) -> set[str]:
         list_id = self.list_id(name)
         if list_id is None:

@@ -1,0 +1,23 @@
+"""Fixtures of the sync tests: the Klaviyo double most modules sync to (the Mailchimp module
+defines its own `double`), and a connection to the test project's warehouse."""
+
+from __future__ import annotations
+
+import pytest
+
+from segflow.sync.doubles.klaviyo import KlaviyoDouble
+from segflow.warehouse import Warehouse
+
+
+@pytest.fixture
+def double():
+    d = KlaviyoDouble()
+    d.start()
+    yield d
+    d.stop()
+
+
+@pytest.fixture
+def wh(project):
+    with Warehouse(project) as warehouse:
+        yield warehouse
