@@ -90,7 +90,7 @@ def main() -> None:
         }
         (work / "dagster_home").mkdir()
         os.environ.update(env)
-        from segflow.demo import generate_demo
+        from segflow.demo.generate import generate_demo
 
         generated = generate_demo(work / "landing", customers=args.customers, days=730)
         day = generated.until
@@ -106,14 +106,14 @@ def main() -> None:
             ["backfill", "--from", str(first), "--to", str(last), *select], env, work
         )
 
-        from segflow.history import record_history
+        from segflow.history.record import record_history
         from segflow.segments.project import load_project
         from segflow.settings import load_settings
-        from segflow.warehouse import Warehouse
+        from segflow.warehouse import open_warehouse
 
         settings = load_settings(dotenv=False)
         project = load_project(settings.segments_dir)
-        with Warehouse(settings) as wh:
+        with open_warehouse(settings) as wh:
             one = record_history(wh, project, last, last, HOT)
             whole = record_history(wh, project, first, last, HOT)
         one_sql, range_sql = sum(one.seconds.values()), sum(whole.seconds.values())

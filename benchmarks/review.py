@@ -22,12 +22,12 @@ import tempfile
 import time
 from pathlib import Path
 
+from segflow.evaluation.queries import preview
 from segflow.review.diff import compute, default_as_of
 from segflow.review.tests import run_tests
-from segflow.segments.evaluate import preview
 from segflow.segments.project import load_project
 from segflow.settings import load_settings
-from segflow.warehouse import Warehouse
+from segflow.warehouse import open_warehouse
 
 
 def timed(repeat: int, work) -> list[float]:
@@ -61,7 +61,7 @@ def main() -> None:
         vip = root / "segments" / "vip.yml"
         vip.write_text(vip.read_text().replace("      gt: 10\n", "      gt: 12\n"))
         changed = settings.model_copy(update={"segments_dir": root / "segments"})
-        with Warehouse(settings, read_only=True) as wh:
+        with open_warehouse(settings, read_only=True) as wh:
             day = default_as_of(wh)
             result = compute(wh, changed, "main", None, "bench")
             diff_times = timed(args.repeat, lambda: compute(wh, changed, "main", None, "bench"))

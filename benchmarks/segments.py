@@ -308,7 +308,7 @@ def segflow_statements(project, relations: dict[str, str]) -> list[str]:
 
 
 def naive_statements(project) -> list[str]:
-    from segflow.segments.evaluate import with_clause
+    from segflow.evaluation.queries import with_clause
 
     out = []
     for name in project.ordered():

@@ -15,7 +15,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from segflow.publish import BUILDS, PUBLISHED
+from segflow.publication.publish import BUILDS, PUBLISHED
 from segflow.settings import load_settings
 from segflow.sync.destination import RetryPolicy
 from segflow.sync.doubles.klaviyo import KlaviyoDouble
@@ -24,7 +24,7 @@ from segflow.sync.klaviyo import Klaviyo
 from segflow.sync.mailchimp import Mailchimp
 from segflow.sync.model import SyncDefinition
 from segflow.sync.run import run_sync
-from segflow.warehouse import Warehouse
+from segflow.warehouse import Warehouse, open_warehouse
 
 
 def make_warehouse(wh: Warehouse, contacts: int) -> None:
@@ -126,7 +126,7 @@ def main() -> None:
         sync = SyncDefinition.model_validate(
             {"segment": "vip", "destination": args.destination, "list": "Bench", "fields": fields}
         )
-        with Warehouse(settings) as wh:
+        with open_warehouse(settings) as wh:
             make_warehouse(wh, args.contacts)
             print(f"{args.destination} double, {args.contacts:,} contacts, DuckDB")
             measure("first sync", wh, sync, make_dest, double)

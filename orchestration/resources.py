@@ -9,7 +9,7 @@ from dagster_dbt import DbtCliResource, DbtProject
 
 from segflow.dbt import dbt_executable
 from segflow.settings import Settings, load_settings
-from segflow.warehouse import Warehouse
+from segflow.warehouse import Warehouse, open_warehouse
 
 
 class WarehouseResource(dg.ConfigurableResource):
@@ -19,12 +19,12 @@ class WarehouseResource(dg.ConfigurableResource):
         return load_settings()
 
     def connect(self) -> Warehouse:
-        return Warehouse(self.settings())
+        return open_warehouse(self.settings())
 
 
 def build_run_id(run: dg.DagsterRun) -> str:
     """The run a build belongs to: a re-execution (from failure, or a retry) of a run checks
-    and publishes the build its original run made (segflow/publish.py)."""
+    and publishes the build its original run made (segflow/publication/publish.py)."""
     return run.root_run_id or run.run_id
 
 

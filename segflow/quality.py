@@ -16,8 +16,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from segflow.history import EVENTS, HISTORY_DAYS, MEMBERSHIP_HISTORY, ensure_history_tables
-from segflow.publish import model_relations
+from segflow.history.record import EVENTS, HISTORY_DAYS, MEMBERSHIP_HISTORY, ensure_history_tables
+from segflow.publication.publish import model_relations
 from segflow.settings import Settings
 from segflow.warehouse import Warehouse
 

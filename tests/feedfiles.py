@@ -14,7 +14,7 @@ import pyarrow.parquet as pq
 
 from segflow.ingestion import FeedReport, ingest_feed
 from segflow.settings import Settings
-from segflow.warehouse import Warehouse
+from segflow.warehouse import open_warehouse
 
 
 def csv_bytes(header: list[str], rows: list[list[object]]) -> bytes:
@@ -69,12 +69,12 @@ def transaction_lines(n: int, start: int = 1, amount: str = "10.00") -> list[lis
 
 
 def ingest(settings: Settings, feed: str, accept: Collection[str] = ()) -> FeedReport:
-    with Warehouse(settings) as wh:
+    with open_warehouse(settings) as wh:
         return ingest_feed(wh, settings, feed, accept=accept)
 
 
 def query(settings: Settings, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
-    with Warehouse(settings) as wh:
+    with open_warehouse(settings) as wh:
         return wh.query(sql, params)
 
 

@@ -1,5 +1,5 @@
 {# A segflow build puts every model into its private build schema (SEGFLOW_BUILD_SCHEMA, see
-   segflow/publish.py), published afterwards as views under the names below. Otherwise layers
+   segflow/publication/publish.py), published afterwards as views under the names below. Otherwise layers
    get plain schema names (staging, intermediate) and marts land in the target schema, where
    dashboards and syncs find the public tables. #}
 {% macro generate_schema_name(custom_schema_name, node) -%}

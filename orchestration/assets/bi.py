@@ -11,7 +11,7 @@ import dagster as dg
 from orchestration.assets.history import HISTORY_ASSETS
 from orchestration.jobs import BUILD_JOB
 from orchestration.resources import WarehouseResource, build_run_id
-from segflow.bi.bifile import bi_duckdb_path, publish_bi_file
+from segflow.bi.bifile import bi_duckdb_path, needs_bi_copy, publish_bi_file
 from segflow.bi.runlog import CheckRow, RunRow, published_runs, write_run_log
 
 BI_FILE = dg.AssetKey(["bi", "bi_duckdb"])
@@ -79,7 +79,7 @@ def bi_duckdb(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
     with warehouse.connect() as wh:
         runs, checks = run_log(context, published_runs(wh))
         write_run_log(wh, runs, checks)
-        if settings.target != "duckdb":
+        if not needs_bi_copy(settings):
             return dg.MaterializeResult(
                 metadata={"runs": len(runs), "on_postgres": "Superset reads the warehouse"}
             )

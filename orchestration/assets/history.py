@@ -1,10 +1,10 @@
 """Segment history as daily-partitioned assets (docs/reference.md, "Outputs in the warehouse").
 
 One step evaluates the segments for every day of its partition range and writes the three
-tables in one transaction (segflow/history.py). Backfills run as a single run per range
+tables in one transaction (segflow/history/record.py). Backfills run as a single run per range
 (BackfillPolicy.single_run), so a year costs one process, not 365 dbt start-ups.
 
-In a build run the same step publishes the build (segflow/publish.py): the day's history,
+In a build run the same step publishes the build (segflow/publication/publish.py): the day's history,
 the switch of every published view to the new build and the erasure of erased customers
 from the history commit together. It runs after the blocking quality checks of the models
 it depends on, so a failed check leaves everything published as it was.
@@ -17,7 +17,7 @@ import dagster as dg
 from orchestration.assets.quality import GATED_ASSETS
 from orchestration.resources import WarehouseResource, build_run_id
 from segflow.dbt import manifest_path
-from segflow.history import (
+from segflow.history.record import (
     EVENTS,
     HOT_HISTORY,
     MEMBERSHIP_HISTORY,
@@ -25,7 +25,7 @@ from segflow.history import (
     new_hot_segments,
     record_history,
 )
-from segflow.publish import (
+from segflow.publication.publish import (
     model_relations,
     pending_build,
     publish,

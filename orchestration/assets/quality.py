@@ -9,7 +9,7 @@ reported and publish anyway. The erasure suite checks what was published.
 import dagster as dg
 
 from orchestration.resources import WarehouseResource, build_run_id
-from segflow.publish import pending_build
+from segflow.publication.publish import pending_build
 from segflow.quality import DATASETS, Dataset, SuiteOutcome, validate
 
 GATED_ASSETS = [dg.AssetKey(list(d.asset)) for d in DATASETS if d.gates_publication]

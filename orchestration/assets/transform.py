@@ -13,14 +13,14 @@ from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_as
 
 from orchestration.resources import WarehouseResource, build_run_id, export_settings_for_dbt
 from segflow.bi.sources import ensure_bi_sources
-from segflow.publish import published_slot, record_build, start_build
+from segflow.publication.publish import published_slot, record_build, start_build
 from segflow.segments.project import SegmentProject
 
 
 class BuildConfig(dg.Config):
     as_of: str = ""  # D, YYYY-MM-DD; empty: the run's partition, else today in SEGFLOW_TIMEZONE
     # `segflow build --select`: only these segments (and what they refer to) get new tables;
-    # the others are published as they were (segflow/selective.py). Empty: every segment.
+    # the others are published as they were (segflow/publication/selective.py). Empty: every segment.
     select: list[str] = []
 
 
@@ -86,7 +86,7 @@ def make_dbt_models(
             or settings.today().isoformat()
         )
         # Into the slot that is not published: readers keep seeing the last publication until
-        # the history step publishes this build (segflow/publish.py). A build is published
+        # the history step publishes this build (segflow/publication/publish.py). A build is published
         # whole, so a selection of models only makes sense to finish a failed run's build.
         models = set(context.assets_def.node_keys_by_output_name.values())  # not only selected
         resume = context.selected_asset_keys != models
@@ -111,8 +111,8 @@ def make_dbt_models(
             del os.environ["SEGFLOW_BUILD_SCHEMA"]
         with warehouse.connect() as wh:
             if config.select and published is not None:
+                from segflow.publication.selective import carry_over
                 from segflow.segments.project import load_project
-                from segflow.selective import carry_over
 
                 kept = carry_over(
                     wh, load_project(settings.segments_dir), config.select, published, slot

@@ -13,13 +13,17 @@ import os
 from pathlib import Path
 
 from segflow.settings import Settings
-from segflow.warehouse import Warehouse
+from segflow.warehouse import Warehouse, engine_class, open_warehouse
 
 STORAGE_VERSION = "v1.4.0"  # what Superset's duckdb (< 2) can read
-_ALIAS = "segflow_bi_export"
 # Bookkeeping of publication, and the syncs' records of contacts (e-mail addresses, sent
 # values, the erasure salt): not for BI. `sync_runs` (counts only) is.
 _SKIP = {"segflow_published_relations", "sync_contacts", "sync_remote", "sync_desired", "sync_salt"}
+
+
+def needs_bi_copy(settings: Settings) -> bool:
+    """Superset reads a copy where the warehouse is one file a reader would lock."""
+    return engine_class(settings.target).single_file
 
 
 def bi_duckdb_path(settings: Settings) -> Path:
@@ -33,30 +37,11 @@ def bi_duckdb_path(settings: Settings) -> Path:
 def publish_bi_file(wh: Warehouse, target: Path) -> dict[str, int]:
     """Copy every relation of the output schema into `target` atomically; rows per table."""
     schema = wh.output_schema
-    relations = [
-        name
-        for (name,) in wh.query(
-            "select table_name from information_schema.tables where table_schema = ? "
-            "and table_catalog = current_database() order by table_name",
-            (schema,),
-        )
-        if name not in _SKIP
-    ]
+    relations = [name for name in wh.relations_in(schema) if name not in _SKIP]
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(f".{target.name}.{os.getpid()}.partial")
     partial.unlink(missing_ok=True)
-    rows: dict[str, int] = {}
-    wh.execute(f"attach '{partial}' as {_ALIAS} (storage_version '{STORAGE_VERSION}')")
-    try:
-        for name in relations:
-            wh.execute(f"create table {_ALIAS}.main.{name} as select * from {schema}.{name}")
-            rows[name] = wh.scalar(f"select count(*) from {_ALIAS}.main.{name}")
-        wh.execute(f"checkpoint {_ALIAS}")
-    except BaseException:
-        wh.execute(f"detach {_ALIAS}")
-        partial.unlink(missing_ok=True)  # the published copy stays as it was
-        raise
-    wh.execute(f"detach {_ALIAS}")
+    rows = wh.copy_to_file(partial, schema, relations, STORAGE_VERSION)  # the old copy stays
     os.replace(partial, target)
     return rows
 
@@ -64,7 +49,7 @@ def publish_bi_file(wh: Warehouse, target: Path) -> dict[str, int]:
 def refresh_bi_copy(settings: Settings) -> None:
     """Copy again outside a build (after the demo's sync dry runs); nothing on PostgreSQL,
     where Superset reads the warehouse itself."""
-    if settings.target != "duckdb":
+    if not needs_bi_copy(settings):
         return
-    with Warehouse(settings) as wh:
+    with open_warehouse(settings) as wh:
         publish_bi_file(wh, bi_duckdb_path(settings))

@@ -16,14 +16,14 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 from ruamel.yaml import YAML
 
-from segflow.bi.bifile import bi_duckdb_path
+from segflow.bi.bifile import bi_duckdb_path, needs_bi_copy
 from segflow.bi.client import SupersetClient
 from segflow.errors import UserInputError
 from segflow.settings import PROJECT_ROOT, Settings
+from segflow.warehouse import engine_class
 
 BUNDLE_DIR = PROJECT_ROOT / "dashboards"
 KINDS = ("databases", "datasets", "charts", "dashboards")
@@ -51,17 +51,11 @@ class Connection:
 
 
 def connection(settings: Settings) -> Connection:
-    """The database Superset reads: PostgreSQL directly, or the BI copy of the DuckDB file."""
-    if settings.target == "duckdb":
+    """The database Superset reads: the warehouse itself, or the BI copy of a single file."""
+    if needs_bi_copy(settings):
         return Connection(f"duckdb:///{bi_duckdb_path(settings)}?access_mode=read_only", None)
-    pg = settings.postgres
-    user = quote(pg.user, safe="")
-    auth = f"{user}:{MASK}" if pg.password else user
-    if pg.host.startswith("/"):  # a socket directory
-        uri = f"postgresql+psycopg2://{auth}@/{pg.dbname}?host={quote(pg.host)}&port={pg.port}"
-    else:
-        uri = f"postgresql+psycopg2://{auth}@{pg.host}:{pg.port}/{pg.dbname}"
-    return Connection(uri, pg.password or None)
+    uri, password = engine_class(settings.target).sqlalchemy_url(settings, MASK)
+    return Connection(uri, password)
 
 
 def _yaml() -> YAML:

@@ -11,10 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from segflow.warehouse import Warehouse
+from segflow.warehouse import Warehouse, tables
 
-RUNS = "segflow_run_log"
-CHECKS = "segflow_check_log"
+RUNS = tables.RUN_LOG.name
+CHECKS = tables.CHECK_LOG.name
 
 
 @dataclass(frozen=True)
@@ -39,30 +39,21 @@ class CheckRow:
 
 def published_runs(wh: Warehouse) -> set[str]:
     """The runs whose build was published (segflow_builds keeps every published build)."""
-    if not wh.table_exists(wh.output_schema, "segflow_builds"):
+    if not wh.table_exists(wh.output_schema, tables.BUILDS.name):
         return set()
     return {
         run_id
         for (run_id,) in wh.query(
-            f"select run_id from {wh.output_schema}.segflow_builds where published_at is not null"
+            f"select run_id from {wh.qualified(tables.BUILDS)} where published_at is not null"
         )
     }
 
 
 def write_run_log(wh: Warehouse, runs: list[RunRow], checks: list[CheckRow]) -> None:
     """Replace both tables with the given rows, in one transaction."""
-    schema, text, ts = wh.output_schema, "varchar", "timestamp"
+    schema = wh.output_schema
     with wh.transaction():
-        wh.execute(
-            f"create table if not exists {schema}.{RUNS} (run_id {text} not null, "
-            f"job {text} not null, day date, status {text} not null, started_at {ts}, "
-            f"ended_at {ts})"
-        )
-        wh.execute(
-            f"create table if not exists {schema}.{CHECKS} (run_id {text} not null, day date, "
-            f"check_name {text} not null, asset {text} not null, severity {text} not null, "
-            f"checked_at {ts} not null)"
-        )
+        wh.ensure_tables(tables.RUN_LOGS)
         wh.execute(f"delete from {schema}.{RUNS}")
         wh.execute(f"delete from {schema}.{CHECKS}")
         for run in runs:

@@ -4,7 +4,7 @@ warehouse's very first build."""
 
 from __future__ import annotations
 
-from segflow.history import ensure_history_tables
+from segflow.history.record import ensure_history_tables
 from segflow.sync.store import ensure_tables as ensure_sync_tables
 from segflow.warehouse import Warehouse
 

@@ -21,7 +21,7 @@ from segflow.ingestion.landing import Delivery, scan_feed_folder
 from segflow.ingestion.readers import read_delivery
 from segflow.ingestion.validation import ValidatedFile, validate
 from segflow.settings import Settings
-from segflow.warehouse import Warehouse
+from segflow.warehouse import Warehouse, tables
 
 
 @dataclass
@@ -56,7 +56,7 @@ def ingest_feed(
     wh: Warehouse, settings: Settings, feed_name: str, accept: Collection[str] = ()
 ) -> FeedReport:
     """Load the feed's new and re-delivered files; return what happened to each."""
-    wh.ensure_raw_schema()
+    wh.ensure_tables(tables.INGESTION)
     deliveries, ignored = scan_feed_folder(settings.landing_dir, feed_name)
     report = FeedReport(feed_name, warnings=list(ignored))
     for delivery in deliveries:

@@ -11,8 +11,8 @@ import pyarrow as pa
 from segflow.errors import FileRejected
 from segflow.feeds import ColumnType, Feed
 from segflow.ingestion.landing import Delivery
+from segflow.ingestion.parsing import BadValue, parse_value
 from segflow.ingestion.readers import RawFile, has_bad_bytes
-from segflow.parsing import BadValue, parse_value
 
 ARROW_TYPES = {
     ColumnType.STRING: pa.string(),

@@ -19,8 +19,8 @@ from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
 from segflow.errors import UserInputError
+from segflow.evaluation.queries import BASE_RELATIONS, require_built, with_clause
 from segflow.review import gitref
-from segflow.segments.evaluate import BASE_RELATIONS, require_built, with_clause
 from segflow.segments.loader import Problem
 from segflow.segments.project import SegmentProject, load_project, segment_files
 from segflow.segments.sql import date_literal, direct_context, population_sql

@@ -31,7 +31,7 @@ from ruamel.yaml.constructor import RoundTripConstructor
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from segflow.feeds import FEEDS
-from segflow.parsing import BadValue, is_empty, parse_date, parse_value
+from segflow.ingestion.parsing import BadValue, is_empty, parse_date, parse_value
 from segflow.segments.loader import Problem, display_path, format_path, line_of
 
 TOP_KEYS = ("segment", "as_of", "description", "given", "expect")

@@ -14,14 +14,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from segflow.errors import UserInputError
+from segflow.evaluation.queries import ExplainLine, explain, with_clause
 from segflow.feeds import FEEDS
 from segflow.review.models import render_models
 from segflow.review.testfiles import SegmentTest, load_test, test_files
-from segflow.segments.evaluate import ExplainLine, explain, with_clause
 from segflow.segments.loader import Problem
 from segflow.segments.project import SegmentProject, load_project
 from segflow.settings import Settings
-from segflow.warehouse import Warehouse
+from segflow.warehouse import Warehouse, open_warehouse, tables
 
 
 @dataclass
@@ -103,8 +103,8 @@ def memory_warehouse(settings: Settings) -> Warehouse:
     project's staging and intermediate models over them as views: made once, they show each
     test's rows (dbt makes the intermediate ones tables; the rows are the same)."""
     memory = settings.model_copy(update={"target": "duckdb", "duckdb_path": Path(":memory:")})
-    wh = Warehouse(memory)
-    wh.ensure_raw_schema()
+    wh = open_warehouse(memory)
+    wh.ensure_tables(tables.INGESTION)
     for schema in ("staging", "intermediate"):
         wh.execute(f"create schema if not exists {schema}")
     for model in render_models(settings.dbt_project_dir, settings.timezone):

@@ -7,18 +7,17 @@ from segflow.settings import Settings
 from segflow.sync.destination import Destination, RetryPolicy
 from segflow.sync.model import SyncDefinition
 from segflow.sync.store import CONTACTS, DESIRED, REMOTE, RUNS
-from segflow.warehouse import Warehouse
+from segflow.warehouse import open_warehouse
 
 
 def demo_dry_run(settings: Settings) -> list[str]:
     from segflow.segments.project import load_project
-    from segflow.sync.cli import describe
     from segflow.sync.doubles.klaviyo import KlaviyoDouble
     from segflow.sync.doubles.mailchimp import MailchimpDouble
     from segflow.sync.klaviyo import Klaviyo
     from segflow.sync.loader import load_syncs, syncs_dir
     from segflow.sync.mailchimp import Mailchimp
-    from segflow.sync.run import run_sync
+    from segflow.sync.run import describe, run_sync
 
     syncs = load_syncs(syncs_dir(), load_project(settings.segments_dir)).syncs
     if not syncs:
@@ -34,7 +33,7 @@ def demo_dry_run(settings: Settings) -> list[str]:
 
     lines = ["Syncs (segflow sync --dry-run, against local doubles of the platforms):"]
     try:
-        with Warehouse(settings) as wh:
+        with open_warehouse(settings) as wh:
             for table in (RUNS, CONTACTS, REMOTE, DESIRED):  # a fresh demo has no sync history
                 wh.execute(f"drop table if exists {wh.output_schema}.{table}")
             for name, sync in sorted(syncs.items()):

@@ -40,20 +40,14 @@ class Plan:
         return {op: len(self.of(op)) for op in OPS}
 
 
-def _email_ok(wh: Warehouse, column: str) -> str:
-    if wh.target == "duckdb":
-        return f"regexp_full_match({column}, '{EMAIL_PATTERN}')"
-    return f"({column} ~ '{EMAIL_PATTERN}')"
+def _email_ok(column: str) -> str:
+    return f"({column} ~ '{EMAIL_PATTERN}')"  # the pattern is anchored at both ends
 
 
 def _unit_share(wh: Warehouse, text: str) -> str:
     """A stable share in [0, 1) from the first 32 bits of md5(text)."""
     head = f"substr(md5({text}), 1, 8)"
-    if wh.target == "duckdb":
-        as_int = f"cast('0x' || {head} as bigint)"
-    else:
-        as_int = f"(('x' || {head})::bit(32)::bigint)"
-    return f"({as_int} / 4294967296.0)"
+    return f"({wh.hex_to_bigint(head)} / 4294967296.0)"
 
 
 def fill_desired(wh: Warehouse, name: str, sync: SyncDefinition) -> None:
@@ -94,7 +88,7 @@ def fill_desired(wh: Warehouse, name: str, sync: SyncDefinition) -> None:
                 m.customer_id is not null as in_segment,
                 coalesce(v.email_opt_in and not v.is_erased
                     and v.status not in ('blocked', 'fraud')
-                    and v.email is not null and {_email_ok(wh, "v.email")}, false) as consent,
+                    and v.email is not null and {_email_ok("v.email")}, false) as consent,
                 coalesce(v.is_erased, false) as erased,
                 {_unit_share(wh, "? || ':' || k.customer_id")} < ? as holdout,
                 {joined} as payload,

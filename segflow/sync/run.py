@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 import pyarrow as pa
 
 from segflow.errors import UserInputError
-from segflow.publish import published_build
+from segflow.publication.publish import published_build
 from segflow.sync.destination import Contact, Destination
 from segflow.sync.model import SyncDefinition
 from segflow.sync.plan import Operation, Plan, compute_plan, fill_desired
@@ -371,3 +371,22 @@ def _confirm(wh: Warehouse, name: str, batch: list[Operation], rejections: dict[
             (ts, ts, name),
         )
         wh.execute("delete from sync_acks")
+
+
+def describe(outcome: Outcome, offline: bool = False) -> str:
+    """What a run did (or would do), for the terminal."""
+    plan = outcome.plan
+    c = plan.counts
+    head = "dry run" if outcome.dry_run else "synced"
+    where = " (against the sync's records: no API key)" if offline else ""
+    lines = [
+        f"{outcome.sync}: {head}{where}: {c['add']} adds, {c['update']} updates, "
+        f"{c['remove']} removes, {c['erase']} erasures, {outcome.rejected} rejected "
+        f"(list of {plan.list_size})"
+    ]
+    if outcome.dry_run:
+        for op in ("add", "update", "remove", "erase"):
+            ids = [o.customer_id for o in plan.of(op)][:5]
+            if ids:
+                lines.append(f"  {op}: {', '.join(ids)}{' ...' if len(plan.of(op)) > 5 else ''}")
+    return "\n".join(lines)

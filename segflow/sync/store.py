@@ -9,15 +9,9 @@ import os
 import secrets
 from datetime import UTC, datetime
 
-from segflow.warehouse import Warehouse
+from segflow.warehouse import Warehouse, tables
 
-RUNS, CONTACTS, REMOTE, DESIRED, SALT = (
-    "sync_runs",
-    "sync_contacts",
-    "sync_remote",
-    "sync_desired",
-    "sync_salt",
-)
+RUNS, CONTACTS, REMOTE, DESIRED, SALT = (table.name for table in tables.SYNC)
 STATUSES = ("pending", "synced", "rejected", "removed", "holdout")
 
 
@@ -26,30 +20,7 @@ def now() -> datetime:
 
 
 def ensure_tables(wh: Warehouse) -> None:
-    s, t, ts = wh.output_schema, "varchar", "timestamp"
-    wh.execute(
-        f"create table if not exists {s}.{RUNS} (run_id {t} primary key, sync {t} not null, "
-        f"started_at {ts} not null, finished_at {ts}, build_run_id {t}, as_of date, "
-        "adds integer, updates integer, removes integer, erasures integer, rejected integer, "
-        f"status {t} not null, error {t})"
-    )
-    wh.execute(
-        f"create table if not exists {s}.{CONTACTS} (sync {t} not null, customer_id {t} not "
-        f"null, email {t}, email_hash {t}, status {t} not null, added_by_sync boolean not null, "
-        f"holdout boolean not null, fields_hash {t}, pending_op {t}, pending_hash {t}, "
-        f"platform_id {t}, last_sent {ts}, reason {t}, updated_at {ts} not null, "
-        "primary key (sync, customer_id))"
-    )
-    wh.execute(
-        f"create table if not exists {s}.{REMOTE} (sync {t} not null, email {t} not null, "
-        f"platform_id {t}, fields_hash {t})"
-    )
-    wh.execute(
-        f"create table if not exists {s}.{DESIRED} (sync {t} not null, customer_id {t} not "
-        f"null, email {t}, in_segment boolean not null, consent boolean not null, "
-        f"erased boolean not null, holdout boolean not null, payload {t}, fields_hash {t})"
-    )
-    wh.execute(f"create table if not exists {s}.{SALT} (salt {t} not null)")
+    wh.ensure_tables(tables.SYNC)
 
 
 def salt(wh: Warehouse) -> str:

@@ -15,14 +15,14 @@ from pathlib import Path
 
 import pytest
 
+from orchestration.runner import run_build
 from segflow.bi.bifile import refresh_bi_copy
 from segflow.bi.bundle import Connection, connection, import_bundle
 from segflow.bi.client import SupersetClient
 from segflow.bi.environment import Credentials, SupersetEnvironment
 from segflow.bi.roles import sync_bi_role
-from segflow.demo import generate_demo, late_delivery
+from segflow.demo.generate import generate_demo, late_delivery
 from segflow.errors import RunFailed
-from segflow.pipeline import run_build
 from segflow.settings import PROJECT_ROOT, Settings
 from segflow.sync.demo import demo_dry_run
 from tests.conftest import compile_segments, configure_project

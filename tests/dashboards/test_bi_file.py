@@ -11,7 +11,7 @@ import pytest
 
 from segflow.bi.bifile import bi_duckdb_path, publish_bi_file
 from segflow.bi.environment import SupersetEnvironment
-from segflow.warehouse import Warehouse
+from segflow.warehouse import open_warehouse
 from tests.conftest import configure_project
 
 
@@ -22,7 +22,7 @@ def settings(tmp_path, monkeypatch):
 
 
 def _write(settings, members: int) -> None:
-    with Warehouse(settings) as wh:
+    with open_warehouse(settings) as wh:
         wh.execute("create schema if not exists segflow_a")
         wh.execute(
             "create or replace table segflow_a.stats as "
@@ -39,14 +39,14 @@ def test_the_copy_holds_the_output_schema_and_is_replaced_atomically(settings):
     target = bi_duckdb_path(settings)
     assert target == settings.duckdb_path.with_name("bi.duckdb")
     _write(settings, 10)
-    with Warehouse(settings) as wh:
+    with open_warehouse(settings) as wh:
         rows = publish_bi_file(wh, target)
     assert rows == {"hot_segment_history": 2, "segment_stats": 1}
 
     reader = duckdb.connect(str(target), read_only=True)  # Superset holding the old copy
     inode = target.stat().st_ino
     _write(settings, 20)
-    with Warehouse(settings) as wh:
+    with open_warehouse(settings) as wh:
         publish_bi_file(wh, target)
     assert target.stat().st_ino != inode  # a new file renamed into place, not rewritten
     assert reader.execute("select members from segment_stats").fetchone() == (10,)
@@ -59,7 +59,7 @@ def test_the_copy_holds_the_output_schema_and_is_replaced_atomically(settings):
 def test_a_failed_copy_leaves_the_published_one(settings, monkeypatch):
     target = bi_duckdb_path(settings)
     _write(settings, 10)
-    with Warehouse(settings) as wh:
+    with open_warehouse(settings) as wh:
         publish_bi_file(wh, target)
         # A relation that cannot be read (its table is gone) fails the copy half-way.
         wh.execute("create view main.zz_broken as select * from segflow_a.stats")
@@ -78,7 +78,7 @@ def test_superset_s_duckdb_reads_the_copy(settings):
         pytest.skip("Superset's environment is not installed (segflow dashboards serve)")
     _write(settings, 10)
     target = bi_duckdb_path(settings)
-    with Warehouse(settings) as wh:
+    with open_warehouse(settings) as wh:
         publish_bi_file(wh, target)
     script = (
         "import sys, duckdb; c = duckdb.connect(sys.argv[1], read_only=True); "

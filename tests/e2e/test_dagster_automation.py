@@ -11,11 +11,11 @@ import dagster as dg
 import pytest
 
 from orchestration.definitions import build_definitions
-from segflow.demo import generate_demo
-from segflow.history import HISTORY_DAYS, HOT_HISTORY, hot_segments
+from segflow.demo.generate import generate_demo
+from segflow.history.record import HISTORY_DAYS, HOT_HISTORY, hot_segments
 from segflow.segments.project import load_project
 from segflow.settings import PROJECT_ROOT, load_settings
-from segflow.warehouse import Warehouse
+from segflow.warehouse import open_warehouse
 from tests.conftest import compile_segments, configure_project
 from tests.feedfiles import deliver
 
@@ -105,7 +105,7 @@ def test_nightly_run_on_demo_data_builds_records_and_backfills(tmp_path, monkeyp
     expected_days = {(yesterday - timedelta(days=i)).isoformat() for i in range(21)}
     assert expected_days <= materialized
 
-    with Warehouse(settings) as wh:
+    with open_warehouse(settings) as wh:
         built_as_of = wh.scalar(f"select max(as_of) from {wh.output_schema}.dim_population")
         per_segment = dict(
             wh.query(

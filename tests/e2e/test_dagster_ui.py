@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from orchestration.runner import run_build
 from segflow.errors import RunFailed
-from segflow.pipeline import run_build
 from segflow.settings import PROJECT_ROOT
 from tests.conftest import compile_segments, configure_project
 from tests.feedfiles import TRANSACTION_HEADER, deliver

@@ -12,7 +12,8 @@ from decimal import Decimal
 
 import pytest
 
-from segflow.history import (
+from orchestration.runner import run_build, run_history
+from segflow.history.record import (
     EVENTS,
     HOT_HISTORY,
     MEMBERSHIP_HISTORY,
@@ -21,11 +22,10 @@ from segflow.history import (
     record_history,
     recorded_members,
 )
-from segflow.pipeline import run_build, run_history
-from segflow.publish import BUILDS
+from segflow.publication.publish import BUILDS
 from segflow.segments import evaluate
 from segflow.segments.project import load_project
-from segflow.warehouse import Warehouse
+from segflow.warehouse import Warehouse, open_warehouse
 from tests.conftest import ENGINES, configure_project, project_per_engine
 from tests.feedfiles import deliver
 
@@ -120,7 +120,7 @@ def _snapshot(wh: Warehouse) -> dict[str, list[tuple]]:
 def test_backfill_records_every_day_as_worked_out_by_hand(timeline):
     settings, project = timeline
     run_history(settings, DAYS[0], DAYS[-1])  # through Dagster, one run for the range
-    with Warehouse(settings) as wh:
+    with open_warehouse(settings) as wh:
         rows = {r.day: r for r in read_history(wh, project, "recent_buyer")}
         signed = {r.day: r for r in read_history(wh, project, "just_signed_up")}
         events = wh.query(
@@ -155,7 +155,7 @@ def test_backfill_records_every_day_as_worked_out_by_hand(timeline):
 
 def test_the_first_day_of_a_range_is_compared_with_the_day_before(timeline):
     settings, project = timeline
-    with Warehouse(settings) as wh:
+    with open_warehouse(settings) as wh:
         record_history(wh, project, date(2026, 3, 4), date(2026, 3, 4), ["recent_buyer"])
         first = read_history(wh, project, "recent_buyer")
     day = next(r for r in first if r.day == date(2026, 3, 4))
@@ -164,14 +164,14 @@ def test_the_first_day_of_a_range_is_compared_with_the_day_before(timeline):
 
 def test_rerunning_days_replaces_them_without_duplicates(timeline):
     settings, project = timeline
-    with Warehouse(settings) as wh:
+    with open_warehouse(settings) as wh:
         record_history(wh, project, DAYS[0], DAYS[-1])
         before = _snapshot(wh)
         record_history(wh, project, date(2026, 3, 5), date(2026, 3, 6))
         record_history(wh, project, date(2026, 3, 5), date(2026, 3, 5))
         after = _snapshot(wh)
     run_history(settings, date(2026, 3, 6), date(2026, 3, 6))  # a partition re-run in Dagster
-    with Warehouse(settings) as wh:
+    with open_warehouse(settings) as wh:
         again = _snapshot(wh)
     assert after == before
     assert again == before
@@ -180,7 +180,7 @@ def test_rerunning_days_replaces_them_without_duplicates(timeline):
 def test_a_backfilled_day_equals_a_build_as_of_that_day(timeline):
     settings, project = timeline
     day = date(2026, 3, 6)
-    with Warehouse(settings) as wh:
+    with open_warehouse(settings) as wh:
         record_history(wh, project, DAYS[0], DAYS[-1])
         recorded = {n: recorded_members(wh, project, n, day) for n in SEGMENTS}
         history_row = wh.query(
@@ -188,7 +188,7 @@ def test_a_backfilled_day_equals_a_build_as_of_that_day(timeline):
             (day,),
         )
     outcome = run_build(settings, as_of=day)
-    with Warehouse(settings) as wh:
+    with open_warehouse(settings) as wh:
         # An older day than the published build: its tables stay in its own build schema
         # (the publication keeps the newest day, 03-10), and its history is recorded.
         slot = wh.scalar(
@@ -211,7 +211,7 @@ def test_a_backfilled_day_equals_a_build_as_of_that_day(timeline):
 
 def test_members_on_a_recorded_day_come_from_the_history(timeline, monkeypatch):
     settings, project = timeline
-    with Warehouse(settings) as wh:
+    with open_warehouse(settings) as wh:
         record_history(wh, project, DAYS[0], DAYS[-1])
 
         def no_evaluation(*_args, **_kwargs):
@@ -224,7 +224,7 @@ def test_members_on_a_recorded_day_come_from_the_history(timeline, monkeypatch):
 
 def test_a_changed_definition_is_evaluated_and_counts_as_a_new_hot_segment(timeline, tmp_path):
     settings, project = timeline
-    with Warehouse(settings) as wh:
+    with open_warehouse(settings) as wh:
         record_history(wh, project, DAYS[0], DAYS[-1])
         changed_folder = tmp_path / "segments"
         changed_folder.mkdir()
@@ -247,9 +247,9 @@ def test_a_changed_definition_is_evaluated_and_counts_as_a_new_hot_segment(timel
 
 def test_a_failed_write_leaves_the_history_as_it_was(timeline, monkeypatch):
     settings, project = timeline
-    import segflow.history as history
+    import segflow.history.record as history
 
-    with Warehouse(settings) as wh:
+    with open_warehouse(settings) as wh:
         record_history(wh, project, DAYS[0], DAYS[-1])
         before = _snapshot(wh)
 

@@ -20,7 +20,7 @@ import pytest
 
 from segflow.ingestion import FeedReport, FileResult
 from segflow.settings import Settings, load_settings
-from segflow.warehouse import Warehouse
+from segflow.warehouse import open_warehouse, tables
 from tests.feedfiles import (
     CUSTOMER_HEADER,
     EVENT_HEADER,
@@ -91,8 +91,8 @@ def record(path: Path, number: int) -> str:
 
 def held(settings: Settings, feed: str, file: str) -> tuple[list[tuple], ...]:
     """What the warehouse holds of `file`: raw rows, quarantine rows, logged rejections."""
-    with Warehouse(settings) as wh:
-        wh.ensure_raw_schema()
+    with open_warehouse(settings) as wh:
+        wh.ensure_tables(tables.INGESTION)
         return (
             wh.query(f"select * from raw.{feed} where _file = ? order by _row_number", (file,)),
             wh.query(QUARANTINE.format(where="where file = ?"), (file,)),

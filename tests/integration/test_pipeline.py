@@ -20,9 +20,9 @@ from decimal import Decimal
 
 import pytest
 
+from orchestration.runner import run_build
 from segflow.errors import RunFailed
-from segflow.pipeline import run_build
-from segflow.warehouse import Warehouse
+from segflow.warehouse import open_warehouse
 from tests.feedfiles import CUSTOMER_HEADER, TRANSACTION_HEADER, deliver
 
 D1, D2 = dt.date(2026, 2, 28), dt.date(2026, 11, 20)
@@ -101,7 +101,7 @@ def _sales(landing):
 
 
 def _population(settings):
-    with Warehouse(settings) as wh:
+    with open_warehouse(settings) as wh:
         return {
             r[0]: r[1:]
             for r in wh.query(
@@ -113,7 +113,7 @@ def _population(settings):
 
 def _snapshot(settings) -> dict[str, list[tuple]]:
     """Every row of every table and view segflow writes, sorted."""
-    with Warehouse(settings) as wh:
+    with open_warehouse(settings) as wh:
         tables = wh.query(
             "select table_schema, table_name from information_schema.tables "
             "where table_schema in (?, 'raw', 'staging', 'intermediate') "
@@ -156,7 +156,7 @@ def test_population_as_of_two_dates_and_rebuilding_a_day_changes_nothing(project
     assert at_d2["C6"][3:] == (26, 100)  # next birthday 2027-02-28
     assert at_d2["C1"][3] == 41
 
-    with Warehouse(project) as wh:
+    with open_warehouse(project) as wh:
         lines = dict(
             ((r[0]), r[1:])
             for r in wh.query(

@@ -14,15 +14,15 @@ import dagster as dg
 import pytest
 
 from orchestration.jobs import BUILD_JOB, build_run_config
+from orchestration.runner import job_for, run_build
 from segflow.errors import RunFailed, UserInputError
-from segflow.history import record_history
-from segflow.pipeline import job_for, run_build
-from segflow.publish import BUILDS, PUBLISHED, SLOTS, published_slot
+from segflow.evaluation.queries import preview
+from segflow.history.record import record_history
+from segflow.publication.publish import BUILDS, PUBLISHED, SLOTS, published_slot
 from segflow.quality import validate
-from segflow.segments.evaluate import preview
 from segflow.segments.project import load_project
 from segflow.settings import load_settings
-from segflow.warehouse import Warehouse
+from segflow.warehouse import Warehouse, open_warehouse
 from tests.conftest import (
     ENGINES,
     compile_segments,
@@ -79,7 +79,7 @@ def _deliver_sale(settings, file_name: str, line: list[str]):
 def _published_state(settings) -> dict[str, list[tuple]]:
     """Every row readers can see: the published views, the history, the publication.
     (Not `staging`: its views read `raw` directly, where accepted deliveries load at once.)"""
-    with Warehouse(settings) as wh:
+    with open_warehouse(settings) as wh:
         relations = wh.query(
             "select table_schema, table_name from information_schema.tables "
             "where table_schema in (?, 'intermediate') and table_name <> ?",
@@ -96,7 +96,7 @@ def _published_state(settings) -> dict[str, list[tuple]]:
 
 
 def test_a_build_is_published_as_views_on_its_slot(published):
-    with Warehouse(published) as wh:
+    with open_warehouse(published) as wh:
         slot = published_slot(wh)
         assert slot in SLOTS
         kinds = dict(
@@ -140,7 +140,7 @@ def test_a_failing_blocking_check_stops_publication_until_the_file_is_fixed(publ
     )
     outcome = run_build(published, as_of=D2)
     assert "segment_membership_history" in outcome.materialized
-    with Warehouse(published) as wh:
+    with open_warehouse(published) as wh:
         members = wh.query(f"select customer_id from {wh.output_schema}.seg_buyers order by 1")
     assert members == [("K1",), ("K2",)]
 
@@ -182,7 +182,7 @@ def test_a_failure_inside_the_publishing_transaction_rolls_all_of_it_back(publis
     assert _published_state(published) == before
     monkeypatch.undo()
     run_build(published, as_of=D2)  # the same build publishes once the fault is gone
-    with Warehouse(published) as wh:
+    with open_warehouse(published) as wh:
         members = wh.query(f"select customer_id from {wh.output_schema}.seg_buyers order by 1")
     assert ("K4",) in members
 
@@ -201,7 +201,7 @@ def _copy_build(wh: Warehouse, schema: str) -> None:
 
 
 def test_membership_suite_finds_duplicates_outsiders_and_erased_members(published):
-    with Warehouse(published) as wh:
+    with open_warehouse(published) as wh:
         _copy_build(wh, "qa_membership")
         assert validate(wh, published, "segment_membership", "qa_membership").passed
         buyers = {
@@ -242,7 +242,7 @@ def test_membership_suite_finds_duplicates_outsiders_and_erased_members(publishe
 
 
 def test_stats_suite_checks_consistency_and_the_size_change_bound(published, monkeypatch):
-    with Warehouse(published) as wh:
+    with open_warehouse(published) as wh:
         _copy_build(wh, "qa_stats")
         # Record the day before the build, so that its sizes are known.
         as_of = wh.scalar("select max(as_of) from qa_stats.segment_stats")
@@ -263,7 +263,7 @@ def test_stats_suite_checks_consistency_and_the_size_change_bound(published, mon
     # With a floor of 1 member, two more members is a change of over 50 %: the default bound.
     monkeypatch.setenv("SEGFLOW_SIZE_CHANGE_MIN_MEMBERS", "1")
     settings = load_settings()
-    with Warehouse(settings) as wh:
+    with open_warehouse(settings) as wh:
         outcome = validate(wh, settings, "segment_stats", "qa_stats")
     changes = [e for e in outcome.failed if e.description.startswith("day-over-day")]
     assert changes and changes[0].critical
@@ -274,13 +274,13 @@ def test_stats_suite_checks_consistency_and_the_size_change_bound(published, mon
     assert row["size_change"] > 0.5
     monkeypatch.setenv("SEGFLOW_MAX_SIZE_CHANGE", "100")  # a wider bound lets it through
     settings = load_settings()
-    with Warehouse(settings) as wh:
+    with open_warehouse(settings) as wh:
         outcome = validate(wh, settings, "segment_stats", "qa_stats")
     assert [e.description for e in outcome.failed] == [failed.description]
 
 
 def test_feed_suites_warn_on_unknown_articles_and_event_types_but_stop_on_dates(published):
-    with Warehouse(published) as wh:
+    with open_warehouse(published) as wh:
         _copy_build(wh, "qa_feeds")
         wh.execute(
             "insert into qa_feeds.stg_transactions (transaction_id, line_id, customer_id, "
@@ -325,7 +325,7 @@ def _build_job():
 
 
 def _members(settings, segment: str) -> int:
-    with Warehouse(settings) as wh:
+    with open_warehouse(settings) as wh:
         return wh.scalar(
             f"select members from {wh.output_schema}.segment_stats where segment = ?", (segment,)
         )
@@ -364,7 +364,7 @@ def test_re_executing_a_failed_run_publishes_the_build_it_made(published, monkey
         steps = {e.step_key for e in result.all_events if e.is_step_success}
     assert "segflow_dbt_models" not in steps and "segment_history" in steps
     assert _members(published, "everyone") == 8
-    with Warehouse(published) as wh:
+    with open_warehouse(published) as wh:
         assert wh.query(
             f"select run_id, as_of from {wh.output_schema}.{BUILDS} "
             "where published_at is not null order by published_at desc limit 1"
@@ -410,7 +410,7 @@ def test_a_cli_run_waits_for_no_one_but_refuses_while_another_run_is_in_progress
 def test_the_next_build_goes_to_the_slot_the_views_do_not_read_whatever_the_clocks_say(
     published,
 ):
-    with Warehouse(published) as wh:
+    with open_warehouse(published) as wh:
         live = published_slot(wh)
         # Another host's clock ran ahead: the other slot looks published last.
         other = next(s for s in SLOTS if s != live)
@@ -420,7 +420,7 @@ def test_the_next_build_goes_to_the_slot_the_views_do_not_read_whatever_the_cloc
             (other, D1, dt.datetime(2100, 1, 1), dt.datetime(2100, 1, 1)),
         )
     run_build(published, as_of=D4)
-    with Warehouse(published) as wh:
+    with open_warehouse(published) as wh:
         # Built beside the live slot, then every view switched to it.
         assert wh.query(f"select distinct slot from {wh.output_schema}.{PUBLISHED}") == [(other,)]
         assert wh.scalar(f"select max(as_of) from {wh.output_schema}.segment_stats") == D4
@@ -431,14 +431,14 @@ def test_a_build_of_an_older_day_records_its_history_and_leaves_the_publication(
     rebuilding a past day fills that day's history, and nothing published moves back."""
     newest = date(2026, 3, 14)
     run_build(published, as_of=newest)
-    with Warehouse(published) as wh:
+    with open_warehouse(published) as wh:
         out = wh.output_schema
         wh.execute(f"delete from {out}.hot_segment_history where day = ?", (D1,))
         views = ("seg_buyers", "segment_stats", "segment_membership", "dim_population")
         before = {v: sorted(wh.query(f"select * from {out}.{v}"), key=repr) for v in views}
         slot = published_slot(wh)
     outcome = run_build(published, as_of=D1)
-    with Warehouse(published) as wh:
+    with open_warehouse(published) as wh:
         after = {v: sorted(wh.query(f"select * from {out}.{v}"), key=repr) for v in views}
         assert after == before
         assert published_slot(wh) == slot
@@ -457,6 +457,6 @@ def test_a_build_of_an_older_day_records_its_history_and_leaves_the_publication(
             (outcome.run_id,),
         ) == [(D1, True)]
     run_build(published, as_of=newest)  # the same newest day again publishes
-    with Warehouse(published) as wh:
+    with open_warehouse(published) as wh:
         assert published_slot(wh) != slot
         assert wh.scalar(f"select max(as_of) from {out}.segment_stats") == newest

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import pytest
 
+from orchestration.runner import run_build
 from segflow.errors import RunFailed, UserInputError
-from segflow.pipeline import run_build
+from segflow.publication.selective import selection
 from segflow.segments import evaluate
 from segflow.segments.project import load_project
-from segflow.selective import selection
-from segflow.warehouse import Warehouse
+from segflow.warehouse import open_warehouse
 from tests.conftest import compile_segments
 from tests.feedfiles import deliver
 from tests.segments.fixture_data import CUSTOMERS, D, write_feeds
@@ -39,7 +39,7 @@ def test_select_rebuilds_the_selection_and_keeps_the_rest(project):
     with pytest.raises(RunFailed, match="--select needs a published build"):
         run_build(settings, as_of=D, select=["big"])
     run_build(settings, as_of=D)
-    with Warehouse(settings) as wh:
+    with open_warehouse(settings) as wh:
         assert [_members(wh, n) for n in ("buyers", "big", "women")] == [{"A", "B"}] * 2 + [
             {"A", "G"}
         ]
@@ -61,7 +61,7 @@ def test_select_rebuilds_the_selection_and_keeps_the_rest(project):
     outcome = run_build(settings, as_of=D, select=["big"])
     assert outcome.failed_checks == []
     project_now = load_project(settings.segments_dir)
-    with Warehouse(settings) as wh:
+    with open_warehouse(settings) as wh:
         assert _members(wh, "buyers") == {"A"}  # referred to by big: rebuilt
         assert _members(wh, "big") == {"A"}
         assert _members(wh, "women") == {"A"}  # not selected: as published, less erased G

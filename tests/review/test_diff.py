@@ -19,10 +19,10 @@ from pathlib import Path
 
 import pytest
 
-from segflow.pipeline import run_build
+from orchestration.runner import run_build
 from segflow.review.diff import compute
 from segflow.review.render import as_json, as_markdown, as_text
-from segflow.warehouse import Warehouse
+from segflow.warehouse import open_warehouse
 from tests.conftest import ENGINES, compile_segments, configure_project, project_per_engine
 from tests.feedfiles import deliver
 from tests.segments.fixture_data import CUSTOMERS, D, write_feeds
@@ -93,7 +93,7 @@ def write(settings, name: str, text: str) -> None:
 
 
 def diff(settings, base: str = "main", as_of=None):
-    with Warehouse(settings, read_only=settings.target == "duckdb") as wh:
+    with open_warehouse(settings, read_only=True) as wh:
         return compute(wh, settings, base, as_of, "test warehouse")
 
 

@@ -14,12 +14,12 @@ from decimal import Decimal
 
 import pytest
 
+from orchestration.runner import run_build
 from segflow.errors import UserInputError
-from segflow.pipeline import run_build
-from segflow.publish import BUILDS
+from segflow.publication.publish import BUILDS
 from segflow.segments import evaluate
 from segflow.segments.project import load_project
-from segflow.warehouse import Warehouse
+from segflow.warehouse import open_warehouse
 from tests.conftest import (
     ENGINES,
     compile_segments,
@@ -54,7 +54,7 @@ def test_members_worked_out_by_hand(built, name):
     settings, project = built
     expected = SEGMENTS[name][1]
     tiered = isinstance(expected, dict)
-    with Warehouse(settings) as wh:
+    with open_warehouse(settings) as wh:
         assert evaluate.built_as_of(wh, project, name) == D
         day, from_build = evaluate.members(wh, project, name, None)
         assert day == D
@@ -66,7 +66,7 @@ def test_members_worked_out_by_hand(built, name):
 
 def test_preview_counts_members_share_revenue_and_tiers(built):
     settings, project = built
-    with Warehouse(settings) as wh:
+    with open_warehouse(settings) as wh:
         result = evaluate.preview(wh, project, "tiers", D)
         static = evaluate.preview(wh, project, "static_list", D)
     assert (result.members, result.population) == (3, 4)
@@ -77,7 +77,7 @@ def test_preview_counts_members_share_revenue_and_tiers(built):
 
 def test_explain_shows_each_leaf_with_its_value(built):
     settings, project = built
-    with Warehouse(settings) as wh:
+    with open_warehouse(settings) as wh:
         headline, lines = evaluate.explain(wh, project, "any_combo", "B", D)
         outside, none = evaluate.explain(wh, project, "any_combo", "E", D)
         later, _ = evaluate.explain(wh, project, "any_combo", "F", D)
@@ -91,14 +91,14 @@ def test_explain_shows_each_leaf_with_its_value(built):
 
 def test_injection_attempts_leave_the_warehouse_intact(built):
     settings, _ = built
-    with Warehouse(settings) as wh:
+    with open_warehouse(settings) as wh:
         assert wh.scalar("select count(*) from raw.customers") == 7
         assert wh.scalar("select count(*) from raw.events") == 7
 
 
 def test_segment_stats_worked_out_by_hand(built):
     settings, project = built
-    with Warehouse(settings) as wh:
+    with open_warehouse(settings) as wh:
         columns, rows, stale = evaluate.read_stats(wh, project, ["orders_gt_1", "tiers"])
     assert stale == []
     stats = {r[0]: dict(zip(columns, r, strict=True)) for r in rows}
@@ -114,7 +114,7 @@ def test_segment_stats_worked_out_by_hand(built):
 
 
 def test_stats_csv_has_one_number_format_on_every_engine(built, capsys):
-    from segflow.cli import cli
+    from segflow.cli.main import cli
 
     cli.main(["stats", "--format", "csv"], standalone_mode=False)
     out = capsys.readouterr().out
@@ -138,7 +138,7 @@ def test_stats_of_a_definition_changed_since_the_build_are_refused(built):
     path.write_text(original.replace("gt: 1", "gt: 2"))
     try:
         project = load_project(settings.segments_dir)
-        with Warehouse(settings) as wh:
+        with open_warehouse(settings) as wh:
             with pytest.raises(UserInputError, match="'orders_gt_1' is not built with the current"):
                 evaluate.read_stats(wh, project, ["orders_gt_1"])
             _, rows, stale = evaluate.read_stats(wh, project, [])
@@ -151,10 +151,10 @@ def test_a_build_on_another_day_equals_members_as_of_that_day(built):
     """Runs last in this module: it rebuilds the warehouse as of another day, then D again."""
     settings, project = built
     other = date(2026, 3, 18)
-    with Warehouse(settings) as wh:
+    with open_warehouse(settings) as wh:
         expected = {n: evaluate.evaluate_members(wh, project, n, other) for n in SEGMENTS}
     outcome = run_build(settings, as_of=other)
-    with Warehouse(settings) as wh:
+    with open_warehouse(settings) as wh:
         # An older day than the published D: built into its own build schema, not published.
         slot = wh.scalar(
             f"select slot from {wh.output_schema}.{BUILDS} where run_id = ?", (outcome.run_id,)
@@ -184,7 +184,7 @@ rules:
 
 
 def test_values_that_never_occur_in_the_warehouse_are_warned_about(built, tmp_path):
-    from segflow.vocabulary import check_values
+    from segflow.evaluation.vocabulary import check_values
 
     settings, _ = built
     path = tmp_path / "typos.yml"
@@ -208,15 +208,15 @@ def test_values_that_never_occur_in_the_warehouse_are_warned_about(built, tmp_pa
 
 
 def _event_types(settings) -> list[str]:
-    with Warehouse(settings) as wh:
+    with open_warehouse(settings) as wh:
         return sorted(
             r[0] for r in wh.query("select distinct event_type from intermediate.int_events")
         )
 
 
 def test_values_are_not_checked_without_a_warehouse(tmp_path, monkeypatch):
+    from segflow.evaluation.vocabulary import check_values
     from segflow.settings import load_settings
-    from segflow.vocabulary import check_values
 
     monkeypatch.setenv("SEGFLOW_TARGET", "duckdb")
     monkeypatch.setenv("SEGFLOW_DUCKDB_PATH", str(tmp_path / "none.duckdb"))

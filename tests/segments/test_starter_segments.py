@@ -9,12 +9,12 @@ from datetime import date
 
 import pytest
 
-from segflow.demo import generate_demo
-from segflow.pipeline import run_build
+from orchestration.runner import run_build
+from segflow.demo.generate import generate_demo
 from segflow.segments import evaluate
 from segflow.segments.project import load_project
 from segflow.settings import PROJECT_ROOT
-from segflow.warehouse import Warehouse
+from segflow.warehouse import open_warehouse
 from tests.conftest import (
     compile_segments,
     configure_project,
@@ -35,7 +35,7 @@ def _build_demo(engine: str, root) -> dict[str, set[tuple[str, str | None]]]:
         run_build(settings, as_of=UNTIL)
         project = load_project(settings.segments_dir)
         members = {}
-        with Warehouse(settings) as wh:
+        with open_warehouse(settings) as wh:
             for segment in project.segments:
                 built = evaluate.members(wh, project, segment, None)
                 assert built[0] == UNTIL

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from segflow.sync.doubles.klaviyo import KlaviyoDouble
-from segflow.warehouse import Warehouse
+from segflow.warehouse import open_warehouse
 
 
 @pytest.fixture
@@ -19,5 +19,5 @@ def double():
 
 @pytest.fixture
 def wh(project):
-    with Warehouse(project) as warehouse:
+    with open_warehouse(project) as warehouse:
         yield warehouse

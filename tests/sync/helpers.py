@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from segflow.publish import BUILDS, PUBLISHED
+from segflow.publication.publish import BUILDS, PUBLISHED
 from segflow.warehouse import Warehouse
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from segflow.cli import cli
+from segflow.cli.main import cli
 from segflow.segments.project import load_project
 from segflow.settings import PROJECT_ROOT
 from segflow.sync.loader import load_syncs

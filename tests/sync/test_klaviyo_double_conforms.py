@@ -16,7 +16,7 @@ from segflow.sync.doubles.klaviyo import KlaviyoDouble
 from segflow.sync.klaviyo import Klaviyo
 from segflow.sync.model import SyncDefinition
 from segflow.sync.run import run_sync
-from segflow.warehouse import Warehouse
+from segflow.warehouse import open_warehouse
 from tests.sync.helpers import Person, people, publish
 
 SUBSET = json.loads(Path(__file__).with_name("klaviyo_openapi_subset.json").read_text())
@@ -67,7 +67,7 @@ def test_every_exchange_of_a_sync_conforms_to_the_published_description(project)
     )
     dest = Klaviyo(double.api_key, double.base, RetryPolicy(attempts=1))
     dest.page_size = 2  # several pages, so next links are exercised
-    with Warehouse(project) as wh:
+    with open_warehouse(project) as wh:
         publish(wh, people(6) + [Person("X1", "bad@address")])
         run_sync(wh, "vip", sync, dest)
         crowd = people(6)

@@ -7,8 +7,8 @@ from datetime import date
 
 import pytest
 
+from orchestration.runner import run_build
 from segflow.errors import RunFailed
-from segflow.pipeline import run_build
 from segflow.settings import load_settings
 from tests.conftest import compile_segments
 from tests.feedfiles import TRANSACTION_HEADER, deliver

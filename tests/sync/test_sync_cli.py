@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from click.testing import CliRunner
 
-from segflow.cli import cli
-from segflow.warehouse import Warehouse
+from segflow.cli.main import cli
+from segflow.warehouse import open_warehouse
 from tests.sync.helpers import people, publish
 
 
@@ -19,7 +19,7 @@ def setup(project, tmp_path, monkeypatch, double):
         "segment: vip\ndestination: klaviyo\nlist: VIP\nfields:\n  first_name: first_name\n"
     )
     monkeypatch.setenv("SEGFLOW_SYNCS", str(syncs))
-    with Warehouse(project) as wh:
+    with open_warehouse(project) as wh:
         publish(wh, people(12))
     return project
 
@@ -44,7 +44,7 @@ def test_dry_run_then_sync_then_status_then_guard(setup, double, monkeypatch):
     assert status.exit_code == 0
     assert "vip_klaviyo synced: 12" in status.output and " ok: +12 " in status.output
 
-    with Warehouse(setup) as wh:
+    with open_warehouse(setup) as wh:
         publish(wh, people(12, member=False))
     refused = runner.invoke(cli, ["sync"])
     assert refused.exit_code == 1

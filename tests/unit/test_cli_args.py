@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from segflow.cli import expand_multi_value_options
+from segflow.cli.main import expand_multi_value_options
 
 
 @pytest.mark.parametrize(

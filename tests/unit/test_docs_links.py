@@ -149,7 +149,7 @@ def test_relative_links_reach_a_file_and_heading(path: Path):
 
 
 def test_the_reference_names_every_command_and_option():
-    from segflow.cli import cli
+    from segflow.cli.main import cli
 
     reference = (PROJECT_ROOT / "docs/reference.md").read_text()
     missing = []

@@ -5,7 +5,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from segflow.feeds import ColumnType
-from segflow.parsing import (
+from segflow.ingestion.parsing import (
     BadValue,
     parse_boolean,
     parse_date,

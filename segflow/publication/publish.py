@@ -16,13 +16,13 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from segflow.history import EVENTS, MEMBERSHIP_HISTORY, ensure_history_tables
-from segflow.warehouse import Warehouse
+from segflow.history.record import EVENTS, MEMBERSHIP_HISTORY, ensure_history_tables
+from segflow.warehouse import Warehouse, tables
 
 log = logging.getLogger(__name__)
 SLOTS = ("segflow_a", "segflow_b")
-BUILDS = "segflow_builds"  # one row per build: slot, run, day, when built and published
-PUBLISHED = "segflow_published_relations"  # the views publishing made, to replace or drop
+BUILDS = tables.BUILDS.name  # one row per build: slot, run, day, when built and published
+PUBLISHED = tables.PUBLISHED.name  # the views publishing made, to replace or drop
 
 
 @dataclass(frozen=True)
@@ -33,15 +33,7 @@ class Build:
 
 
 def _ensure_tables(wh: Warehouse) -> None:
-    schema, text = wh.output_schema, "varchar"
-    wh.execute(
-        f"create table if not exists {schema}.{BUILDS} (slot {text} not null, run_id {text} "
-        "not null, as_of date not null, built_at timestamp not null, published_at timestamp)"
-    )
-    wh.execute(
-        f"create table if not exists {schema}.{PUBLISHED} (schema_name {text} not null, "
-        f"relation {text} not null, slot {text} not null)"
-    )
+    wh.ensure_tables(tables.PUBLICATION)
 
 
 def published_slot(wh: Warehouse) -> str | None:
@@ -59,7 +51,7 @@ def start_build(wh: Warehouse, resume: bool = False) -> str:
     published = published_slot(wh)
     slot = SLOTS[1] if published == SLOTS[0] else SLOTS[0]
     if not resume:
-        wh.execute(f"drop schema if exists {slot} cascade")
+        wh.drop_schema(slot)
     wh.execute(f"create schema if not exists {slot}")
     return slot
 
@@ -130,7 +122,7 @@ def publish(wh: Warehouse, build: Build, relations: dict[str, str]) -> None:
             _drop(wh, owner, relation)
     for relation, owner in sorted(relations.items()):
         wh.execute(f"create schema if not exists {owner}")
-        _replace_with_view(wh, owner, relation, f"select * from {build.slot}.{relation}")
+        wh.replace_view(owner, relation, f"select * from {build.slot}.{relation}")
     wh.execute(f"delete from {schema}.{PUBLISHED}")
     for relation, owner in sorted(relations.items()):
         wh.execute(
@@ -164,47 +156,17 @@ def reset(wh: Warehouse) -> None:
         ):
             _drop(wh, owner, relation)
     for slot in SLOTS:
-        wh.execute(f"drop schema if exists {slot} cascade")
+        wh.drop_schema(slot)
     for table in (BUILDS, PUBLISHED):
         wh.execute(f"drop table if exists {wh.output_schema}.{table}")
 
 
-def _relation_type(wh: Warehouse, schema: str, relation: str) -> str | None:
-    return wh.scalar(
-        "select table_type from information_schema.tables "
-        "where table_schema = ? and table_name = ?",
-        (schema, relation),
-    )
-
-
 def _drop(wh: Warehouse, schema: str, relation: str) -> None:
-    kind = _relation_type(wh, schema, relation)
-    if kind is None:
-        return
-    # PostgreSQL: a model built in place by an older segflow may have dependent views of its
-    # own models; they are replaced in the same transaction.
-    cascade = " cascade" if wh.target == "postgres" else ""
-    what = "view" if kind == "VIEW" else "table"
-    wh.execute(f"drop {what} if exists {schema}.{relation}{cascade}")
-
-
-def _replace_with_view(wh: Warehouse, schema: str, relation: str, select: str) -> None:
-    if _relation_type(wh, schema, relation) == "VIEW":
-        if wh.target == "duckdb":
-            wh.execute(f"create or replace view {schema}.{relation} as {select}")
-            return
-        try:  # keeps views that users built on ours, when the columns still fit
-            with wh.transaction():
-                wh.execute(f"create or replace view {schema}.{relation} as {select}")
-            return
-        except Exception:  # noqa: BLE001 - columns changed: replace it (a savepoint rolled back)
-            log.warning(
-                "%s.%s changed its columns: dropped and re-created, with any views on it",
-                schema,
-                relation,
-            )
-    _drop(wh, schema, relation)
-    wh.execute(f"create view {schema}.{relation} as {select}")
+    # A model built in place by an older segflow may have dependent views of its own models:
+    # where the engine can, they go in the same statement (`drop_cascade`).
+    kind = wh.relation_kind(schema, relation)
+    if kind is not None:
+        wh.drop_relation(schema, relation, kind)
 
 
 def _now() -> datetime:

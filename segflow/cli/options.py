@@ -1,4 +1,4 @@
-"""Option parsing shared by the command modules (segflow/cli.py and each door's commands)."""
+"""Option parsing shared by the command modules (segflow/cli/main.py and each door's commands)."""
 
 from __future__ import annotations
 

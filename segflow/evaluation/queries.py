@@ -12,83 +12,19 @@ from decimal import Decimal
 from typing import Any
 
 from segflow.errors import UserInputError
-from segflow.segments.compile import segment_specs
+from segflow.evaluation.relations import BASE_RELATIONS, require_built, with_clause
+from segflow.history.read import recorded_members
 from segflow.segments.model import AllOf, AnyOf, MetricLeaf, NotOf, SegmentLeaf
 from segflow.segments.project import SegmentProject, iter_conditions
 from segflow.segments.sql import (
-    ATTRIBUTES,
-    EVENT_FEATURES,
-    FLAGS,
     POPULATION,
-    SALES_FEATURES,
-    Context,
-    Segments,
-    attribute_values_sql,
     condition_sql,
     describe_feature,
-    direct_context,
     feature_of,
-    features_sql,
-    flags_sql,
     leaf_value_sql,
-    population_sql,
-    segment_features,
-    segment_sql,
     text_literal,
 )
 from segflow.warehouse import Warehouse
-
-BASE_RELATIONS = {
-    "int_customer_versions": "intermediate.int_customer_versions",
-    "int_sales_lines": "intermediate.int_sales_lines",
-    "int_events": "intermediate.int_events",
-    "stg_customer_attributes": "staging.stg_customer_attributes",
-}
-
-
-def base_relations(schema: str | None = None) -> dict[str, str]:
-    """The models the evaluation starts from: the published ones, or all in one `schema`
-    (a build not yet published, see segflow/publish.py)."""
-    if schema is None:
-        return dict(BASE_RELATIONS)
-    return {name: f"{schema}.{name}" for name in BASE_RELATIONS}
-
-
-def require_built(wh: Warehouse, schema: str | None = None) -> None:
-    if not wh.table_exists(schema or "intermediate", "int_customer_versions"):
-        raise UserInputError("the warehouse has no built models yet: run `segflow build` first")
-
-
-def with_clause(
-    project: SegmentProject, names: list[str], as_of: date, schema: str | None = None
-) -> tuple[Context, Segments, str]:
-    """CTEs for the population, features and flags of the given segments (and what they
-    refer to), and `seg__<name>` for each of the given ones; read from the published models
-    or from those in `schema`."""
-    closure: list[str] = []
-    for name in names:
-        closure += [n for n in project.closure(name) if n not in closure]
-    relations = {
-        **base_relations(schema),
-        POPULATION: "population",
-        ATTRIBUTES: "attribute_values",
-        SALES_FEATURES: "sales_features",
-        EVENT_FEATURES: "event_features",
-        FLAGS: "flags",
-        **{f"seg_{n}": f"seg__{n}" for n in names},  # for membership_sql over these CTEs
-    }
-    ctx = direct_context(as_of, relations)
-    specs = segment_specs(project, closure)
-    features = [f for spec in specs for f in segment_features(spec.definition)]
-    ctes = [
-        ("population", population_sql(ctx)),
-        ("attribute_values", attribute_values_sql(ctx)),
-        ("sales_features", features_sql(features, False, ctx)),
-        ("event_features", features_sql(features, True, ctx)),
-        ("flags", flags_sql(specs, ctx)),
-    ] + [(f"seg__{n}", segment_sql(n, project.definition(n).kind == "tiered", ctx)) for n in names]
-    text = "with " + ",\n".join(f"{cte} as (\n{body}\n)" for cte, body in ctes)
-    return ctx, Segments(specs, ctx), text
 
 
 @dataclass
@@ -163,8 +99,6 @@ def members(
             )
         as_of = built
     if as_of != built:
-        from segflow.history import recorded_members
-
         recorded = recorded_members(wh, project, name, as_of)
         if recorded is not None:  # the day was built or backfilled: no re-evaluation
             return as_of, recorded

@@ -15,20 +15,19 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from decimal import Decimal
 
 from segflow.errors import UserInputError
-from segflow.segments.evaluate import base_relations, require_built, with_clause
+from segflow.evaluation.relations import base_relations, require_built, with_clause
 from segflow.segments.project import SegmentProject
 from segflow.segments.sql import date_literal, membership_sql
 from segflow.settings import Settings
-from segflow.warehouse import Warehouse
+from segflow.warehouse import Warehouse, tables
 
-HOT_HISTORY = "hot_segment_history"
-EVENTS = "segment_events"
-MEMBERSHIP_HISTORY = "segment_membership_history"
-HISTORY_DAYS = "segment_history_days"
-HISTORY_TABLES = (HOT_HISTORY, EVENTS, MEMBERSHIP_HISTORY, HISTORY_DAYS)
+HOT_HISTORY = tables.HOT_HISTORY.name
+EVENTS = tables.SEGMENT_EVENTS.name
+MEMBERSHIP_HISTORY = tables.MEMBERSHIP_HISTORY.name
+HISTORY_DAYS = tables.HISTORY_DAYS.name
+HISTORY_TABLES = tuple(t.name for t in tables.HISTORY)
 
 # Days evaluated per statement: enough for the engine to work on several days at once, few
 # enough that one statement stays a readable size.
@@ -64,26 +63,7 @@ def trigger_segments(project: SegmentProject) -> list[str]:
 
 
 def ensure_history_tables(wh: Warehouse) -> None:
-    schema = wh.output_schema
-    text = "varchar"
-    wh.execute(
-        f"create table if not exists {schema}.{HOT_HISTORY} (segment {text} not null, "
-        "day date not null, members bigint not null, revenue decimal(18, 4) not null, "
-        "orders bigint not null, entered bigint not null, exited bigint not null)"
-    )
-    wh.execute(
-        f"create table if not exists {schema}.{EVENTS} (segment {text} not null, "
-        f"customer_id {text} not null, day date not null, event {text} not null)"
-    )
-    wh.execute(
-        f"create table if not exists {schema}.{MEMBERSHIP_HISTORY} (segment {text} not null, "
-        f"tier {text}, customer_id {text} not null, valid_from date not null, "
-        "valid_to date not null)"
-    )
-    wh.execute(
-        f"create table if not exists {schema}.{HISTORY_DAYS} (segment {text} not null, "
-        f"day date not null, definition_hash {text} not null, recorded_at timestamp not null)"
-    )
+    wh.ensure_tables(tables.HISTORY)
 
 
 def days_between(first: date, last: date) -> list[date]:
@@ -396,53 +376,3 @@ def new_hot_segments(
         )
     }
     return [n for n in hot if (n, project.definition_hash(n)) not in recorded], start
-
-
-@dataclass(frozen=True)
-class HistoryDay:
-    day: date
-    members: int
-    revenue: Decimal
-    orders: int
-    entered: int
-    exited: int
-
-
-def read_history(wh: Warehouse, project: SegmentProject, name: str) -> list[HistoryDay]:
-    if name not in project.segments:
-        raise UserInputError(f"unknown segment {name!r}: see `segflow validate`")
-    if not project.definition(name).hot:
-        raise UserInputError(
-            f"segment {name!r} is not hot: add `hot: true` to its file to record its history"
-        )
-    if not wh.table_exists(wh.output_schema, HOT_HISTORY):
-        return []
-    rows = wh.query(
-        f"select day, members, revenue, orders, entered, exited "
-        f"from {wh.output_schema}.{HOT_HISTORY} where segment = ? order by day",
-        (name,),
-    )
-    return [HistoryDay(*row) for row in rows]
-
-
-def recorded_members(
-    wh: Warehouse, project: SegmentProject, name: str, day: date
-) -> list[tuple[str, str | None]] | None:
-    """The members on `day` from the membership history, when that day was recorded with the
-    segment's current definition; None when it must be evaluated."""
-    schema = wh.output_schema
-    if not wh.table_exists(schema, HISTORY_DAYS):
-        return None
-    recorded = wh.scalar(
-        f"select count(*) from {schema}.{HISTORY_DAYS} "
-        "where segment = ? and day = ? and definition_hash = ?",
-        (name, day, project.definition_hash(name)),
-    )
-    if not recorded:
-        return None
-    rows = wh.query(
-        f"select customer_id, tier from {schema}.{MEMBERSHIP_HISTORY} "
-        "where segment = ? and valid_from <= ? and ? <= valid_to order by customer_id",
-        (name, day, day),
-    )
-    return [(r[0], r[1]) for r in rows]

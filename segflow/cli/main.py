@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from segflow.cli_options import parse_date as _parse_date
+from segflow.cli.options import parse_date as _parse_date
 from segflow.errors import RunFailed, SegflowError, UserInputError
 from segflow.settings import PROJECT_ROOT, load_settings
 
@@ -29,11 +29,11 @@ def cli() -> None:
 @click.option("--force", is_flag=True, help="Replace a landing folder that the demo did not make.")
 def demo(customers: int, days: int, until: date | None, force: bool) -> None:
     """Make demo feeds, run the whole pipeline on them and print a summary."""
-    from segflow.demo import DEMO_MARKER, generate_demo, late_delivery
-    from segflow.history import HISTORY_TABLES
-    from segflow.publish import reset as reset_publication
-    from segflow.summary import summarize
-    from segflow.warehouse import Warehouse
+    from segflow.demo.generate import DEMO_MARKER, generate_demo, late_delivery
+    from segflow.evaluation.summary import summarize
+    from segflow.history.record import HISTORY_TABLES
+    from segflow.publication.publish import reset as reset_publication
+    from segflow.warehouse import open_warehouse
 
     settings = load_settings()
     landing = settings.landing_dir
@@ -45,7 +45,7 @@ def demo(customers: int, days: int, until: date | None, force: bool) -> None:
         )
     if landing.exists():
         shutil.rmtree(landing)
-    with Warehouse(settings) as wh:  # a fresh demo starts from an empty warehouse
+    with open_warehouse(settings) as wh:  # a fresh demo starts from an empty warehouse
         reset_publication(wh)
         wh.execute("drop schema if exists raw cascade")
         for table in ("quarantine", *HISTORY_TABLES):
@@ -73,7 +73,7 @@ def demo(customers: int, days: int, until: date | None, force: bool) -> None:
     late.deliver_fixed()
     click.echo("… re-delivered in EUR; building again:", err=True)
     _compile_and_run(settings, generated.until)
-    with Warehouse(settings) as wh:
+    with open_warehouse(settings) as wh:
         summary = summarize(wh)
     click.echo("")
     click.echo(f"segflow demo on {settings.target} ({_where(settings)})")
@@ -112,13 +112,13 @@ def demo(customers: int, days: int, until: date | None, force: bool) -> None:
 )
 def build(as_of: date | None, accept: tuple[str, ...], selected: tuple[str, ...]) -> None:
     """Compile the segments, ingest new deliveries and build every model for D, via Dagster."""
-    from segflow.publish import published_build
-    from segflow.summary import summarize
-    from segflow.warehouse import Warehouse
+    from segflow.evaluation.summary import summarize
+    from segflow.publication.publish import published_build
+    from segflow.warehouse import open_warehouse
 
     settings = load_settings()
     outcome = _compile_and_run(settings, as_of, accept, selected)
-    with Warehouse(settings) as wh:
+    with open_warehouse(settings) as wh:
         summary = summarize(wh)
         current = published_build(wh)
     click.echo(f"built {len(outcome.materialized)} assets (run {outcome.run_id})")
@@ -135,10 +135,10 @@ def _compile_and_run(
     settings, as_of: date | None, accept: tuple[str, ...] = (), selected: tuple[str, ...] = ()
 ):
     """Bring the generated models in line with segments/, then run the build job."""
-    from segflow.pipeline import check_environment, run_build
+    from orchestration.runner import check_environment, run_build
+    from segflow.evaluation.queries import outside_warning, static_outside
     from segflow.segments.compile import compile_project
-    from segflow.segments.evaluate import outside_warning, static_outside
-    from segflow.warehouse import Warehouse
+    from segflow.warehouse import open_warehouse
 
     check_environment(settings)  # before anything is written
     project = _load_segments(settings)
@@ -152,7 +152,7 @@ def _compile_and_run(
             err=True,
         )
     outcome = run_build(settings, as_of=as_of, accept=accept, select=list(selected))
-    with Warehouse(settings) as wh:
+    with open_warehouse(settings) as wh:
         for name, outside in static_outside(wh, project):
             click.echo(outside_warning(name, outside), err=True)
     return outcome
@@ -247,7 +247,7 @@ def _stats_csv_value(column: str, value):
 
 def _warn_about_values(settings, files: list) -> None:
     """Warnings for compared values the warehouse never holds (likely typos); never fatal."""
-    from segflow.vocabulary import check_values
+    from segflow.evaluation.vocabulary import check_values
 
     checked = check_values(settings, files)
     for warning in checked.warnings:
@@ -278,9 +278,9 @@ def compile_command(check: bool) -> None:
 @click.option("--as-of", "as_of", callback=_parse_date, help="Evaluation date D (default: today).")
 def preview(segment: str, as_of: date | None) -> None:
     """Quick count of a saved or unsaved definition: members, share, revenue; builds nothing."""
-    from segflow.segments.evaluate import outside_warning
-    from segflow.segments.evaluate import preview as run_preview
-    from segflow.warehouse import Warehouse
+    from segflow.evaluation.queries import outside_warning
+    from segflow.evaluation.queries import preview as run_preview
+    from segflow.warehouse import open_warehouse
 
     path = Path(segment)
     extra = path if segment.endswith((".yml", ".yaml")) and path.exists() else None
@@ -290,7 +290,7 @@ def preview(segment: str, as_of: date | None) -> None:
     project.raise_for_problems()
     name = _resolve(settings, project, segment)
     day = as_of or settings.today()
-    with Warehouse(settings, read_only=True) as wh:
+    with open_warehouse(settings, read_only=True) as wh:
         result = run_preview(wh, project, name, day)
     click.echo(f"{name} as of {day} (preview)")
     share = f"({result.share:.1%} of {result.population:,})"
@@ -315,14 +315,14 @@ def members(segment: str, as_of: date | None, fmt: str) -> None:
     """The member customer_ids (with tier) of the latest build, or of D."""
     import json
 
-    from segflow.segments.evaluate import members as read_members
-    from segflow.warehouse import Warehouse
+    from segflow.evaluation.queries import members as read_members
+    from segflow.warehouse import open_warehouse
 
     settings, project = _project()
     project.raise_for_problems()
     name = _resolve(settings, project, segment)
     tiered = project.definition(name).kind == "tiered"
-    with Warehouse(settings, read_only=True) as wh:
+    with open_warehouse(settings, read_only=True) as wh:
         day, rows = read_members(wh, project, name, as_of)
     if fmt == "json":
         items = [{"customer_id": c, **({"tier": t} if tiered else {})} for c, t in rows]
@@ -343,14 +343,14 @@ def members(segment: str, as_of: date | None, fmt: str) -> None:
 @click.option("--as-of", "as_of", callback=_parse_date, help="Evaluation date D (default: today).")
 def explain(segment: str, customer: str, as_of: date | None) -> None:
     """Which conditions held for one customer, leaf by leaf."""
-    from segflow.segments.evaluate import explain as run_explain
-    from segflow.warehouse import Warehouse
+    from segflow.evaluation.queries import explain as run_explain
+    from segflow.warehouse import open_warehouse
 
     settings, project = _project()
     project.raise_for_problems()
     name = _resolve(settings, project, segment)
     day = as_of or settings.today()
-    with Warehouse(settings, read_only=True) as wh:
+    with open_warehouse(settings, read_only=True) as wh:
         headline, lines = run_explain(wh, project, name, customer, day)
     click.echo(headline)
     for line in lines:
@@ -375,11 +375,11 @@ def stats(segments: tuple[str, ...], fmt: str) -> None:
     """The per-segment stats of the latest build (members, share, orders, revenue, AOV)."""
     import csv
 
-    from segflow.segments.evaluate import read_stats
-    from segflow.warehouse import Warehouse
+    from segflow.evaluation.queries import read_stats
+    from segflow.warehouse import open_warehouse
 
     settings, project = _project()
-    with Warehouse(settings, read_only=True) as wh:
+    with open_warehouse(settings, read_only=True) as wh:
         columns, rows, stale = read_stats(wh, project, list(segments))
     if stale:
         click.echo(
@@ -430,7 +430,7 @@ def backfill(first: date, last: date, selected: tuple[str, ...]) -> None:
     """Record segment history for past days by as-of evaluation, in one run."""
     import time
 
-    from segflow.pipeline import run_history
+    from orchestration.runner import run_history
 
     settings, project = _project()
     for name in selected:
@@ -452,13 +452,13 @@ def backfill(first: date, last: date, selected: tuple[str, ...]) -> None:
 )
 def history(segment: str, fmt: str) -> None:
     """A hot segment's daily history: members, revenue, orders, entered, exited."""
-    from segflow.chart import bar_chart
-    from segflow.history import read_history
-    from segflow.warehouse import Warehouse
+    from segflow.cli.chart import bar_chart
+    from segflow.history.read import read_history
+    from segflow.warehouse import open_warehouse
 
     settings, project = _project()
     name = _resolve(settings, project, segment)
-    with Warehouse(settings, read_only=settings.target == "duckdb") as wh:
+    with open_warehouse(settings, read_only=True) as wh:
         rows = read_history(wh, project, name)
     if fmt == "csv":
         out = csv.writer(sys.stdout, lineterminator="\n")
@@ -509,9 +509,10 @@ def schema(output: Path | None) -> None:
 
 
 def _where(settings) -> str:
-    if settings.target == "duckdb":
-        return str(_relative(settings.duckdb_path))
-    return settings.postgres.describe()
+    from segflow.warehouse import engine_class
+
+    where = engine_class(settings.target).describe_settings(settings)
+    return str(_relative(Path(where))) if Path(where).is_absolute() else where
 
 
 def _relative(path: Path) -> Path:
@@ -522,7 +523,7 @@ def _relative(path: Path) -> Path:
 
 
 def _dagster_ui_command() -> str:
-    from segflow.pipeline import ensure_dagster_home
+    from orchestration.runner import ensure_dagster_home
 
     home = ensure_dagster_home()
     dagster = Path(sys.executable).parent / "dagster"
@@ -551,15 +552,15 @@ def expand_multi_value_options(args: list[str]) -> list[str]:
     return out
 
 
-from segflow.review.commands import diff as _diff_command  # noqa: E402
-from segflow.review.commands import test_command as _test_command  # noqa: E402
+from segflow.cli.review import diff as _diff_command  # noqa: E402
+from segflow.cli.review import test_command as _test_command  # noqa: E402
 
 cli.add_command(_diff_command)
 cli.add_command(_test_command)
-from segflow.sync.cli import sync_group  # noqa: E402 - registered last, its own module
+from segflow.cli.sync import sync_group  # noqa: E402 - registered last, its own module
 
 cli.add_command(sync_group)
-from segflow.bi.cli import dashboards  # noqa: E402 - the command group lives with its concern
+from segflow.cli.dashboards import dashboards  # noqa: E402 - the command group lives with its concern
 
 cli.add_command(dashboards)
 

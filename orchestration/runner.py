@@ -16,7 +16,7 @@ from typing import TextIO
 
 from segflow.errors import RunFailed, UserInputError
 from segflow.settings import PROJECT_ROOT, Settings
-from segflow.warehouse import Warehouse
+from segflow.warehouse import open_warehouse
 
 DAGSTER_HOME = PROJECT_ROOT / ".dagster"
 # One run at a time: DuckDB allows one writer, and a nightly run and a sensor's run must queue.
@@ -186,7 +186,7 @@ def check_environment(settings: Settings) -> None:
             f"the landing folder {settings.landing_dir} does not exist: set SEGFLOW_LANDING "
             "or run `segflow demo` to make one"
         )
-    Warehouse(settings).close()
+    open_warehouse(settings).close()
 
 
 def run_build(
@@ -209,8 +209,8 @@ def run_build(
     )
     history = None
     if select:
+        from segflow.publication.selective import selection
         from segflow.segments.project import load_project
-        from segflow.selective import selection
 
         history = selection(load_project(settings.segments_dir), list(select))
     run_config["ops"].update(history_run_config(history)["ops"])

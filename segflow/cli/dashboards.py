@@ -30,17 +30,17 @@ def _settings_and_connection():
 def _ensure_bi_file(settings) -> None:
     """On the embedded warehouse Superset reads the BI copy: make it if a build was published
     before the copy existed (the nightly run keeps it fresh afterwards)."""
-    from segflow.bi.bifile import bi_duckdb_path, publish_bi_file
-    from segflow.warehouse import Warehouse
+    from segflow.bi.bifile import bi_duckdb_path, needs_bi_copy, publish_bi_file
+    from segflow.warehouse import open_warehouse
 
     target = bi_duckdb_path(settings)
-    if settings.target != "duckdb" or target.exists():
+    if not needs_bi_copy(settings) or target.exists():
         return
     if not settings.duckdb_path.exists():
         raise SettingsError(
             f"no warehouse at {settings.duckdb_path}: run `segflow demo` or `segflow build` first"
         )
-    with Warehouse(settings) as wh:
+    with open_warehouse(settings) as wh:
         publish_bi_file(wh, target)
     click.echo(f"Wrote the BI copy of the warehouse: {target}")
 

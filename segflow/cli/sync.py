@@ -50,12 +50,12 @@ def sync_group() -> None:
 @click.option("--allow-removals", is_flag=True, help="Go ahead past the max_removals guard.")
 def run_command(names: tuple[str, ...], dry_run: bool, allow_removals: bool) -> None:
     from segflow.sync.config import destination_for
-    from segflow.sync.run import GuardRefused, run_sync
-    from segflow.warehouse import Warehouse
+    from segflow.sync.run import GuardRefused, describe, run_sync
+    from segflow.warehouse import open_warehouse
 
     definitions = load_definitions(names)
     refused = False
-    with Warehouse(load_settings()) as wh:
+    with open_warehouse(load_settings()) as wh:
         for name, sync in definitions.items():
             dest = destination_for(sync)
             if dest is None and not dry_run:
@@ -72,22 +72,6 @@ def run_command(names: tuple[str, ...], dry_run: bool, allow_removals: bool) -> 
         sys.exit(1)
 
 
-def describe(outcome, offline: bool = False) -> str:
-    plan = outcome.plan
-    c = plan.counts
-    head = "dry run" if outcome.dry_run else "synced"
-    where = " (against the sync's records: no API key)" if offline else ""
-    lines = [
-        f"{outcome.sync}: {head}{where}: {c['add']} adds, {c['update']} updates, "
-        f"{c['remove']} removes, {c['erase']} erasures, {outcome.rejected} rejected "
-        f"(list of {plan.list_size})"
-    ]
-    if outcome.dry_run:
-        for op in ("add", "update", "remove", "erase"):
-            ids = [o.customer_id for o in plan.of(op)][:5]
-            if ids:
-                lines.append(f"  {op}: {', '.join(ids)}{' ...' if len(plan.of(op)) > 5 else ''}")
-    return "\n".join(lines)
 
 
 @sync_group.command("status")
@@ -95,9 +79,9 @@ def describe(outcome, offline: bool = False) -> str:
 def status_command(name: str | None) -> None:
     """The last runs and the contacts' states."""
     from segflow.sync.store import CONTACTS, RUNS, ensure_tables
-    from segflow.warehouse import Warehouse
+    from segflow.warehouse import open_warehouse
 
-    with Warehouse(load_settings()) as wh:
+    with open_warehouse(load_settings()) as wh:
         ensure_tables(wh)
         s = wh.output_schema
         where, params = ("where sync = ?", (name,)) if name else ("", ())

@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import sys
 from datetime import date
+from pathlib import Path
 
 import click
 
-from segflow.cli_options import parse_date as _parse_date
+from segflow.cli.options import parse_date as _parse_date
 from segflow.settings import load_settings
+from segflow.warehouse import engine_class
 
 
 def _where(settings) -> str:
-    if settings.target == "duckdb":
-        return f"duckdb ({settings.duckdb_path.name})"
-    return f"postgres ({settings.postgres.describe()})"
+    where = engine_class(settings.target).describe_settings(settings)
+    return f"{settings.target} ({Path(where).name if Path(where).is_absolute() else where})"
 
 
 @click.command()
@@ -36,10 +37,10 @@ def diff(base: str, as_of: date | None, fmt: str) -> None:
     """What a change to the segments does to the members, against a git ref; builds nothing."""
     from segflow.review.diff import compute
     from segflow.review.render import RENDERERS
-    from segflow.warehouse import Warehouse
+    from segflow.warehouse import open_warehouse
 
     settings = load_settings()
-    with Warehouse(settings, read_only=settings.target == "duckdb") as wh:
+    with open_warehouse(settings, read_only=True) as wh:
         result = compute(wh, settings, base, as_of, _where(settings))
     click.echo(RENDERERS[fmt](result), nl=False)
 

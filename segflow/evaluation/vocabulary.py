@@ -17,7 +17,7 @@ from segflow.segments.loader import Problem, SegmentFile
 from segflow.segments.model import AttributeLeaf, Comparison, MetricLeaf, ProfileLeaf
 from segflow.segments.project import segment_conditions
 from segflow.settings import Settings
-from segflow.warehouse import Warehouse
+from segflow.warehouse import Warehouse, open_warehouse
 
 SALES = "intermediate.int_sales_lines"
 EVENTS = "intermediate.int_events"
@@ -149,7 +149,7 @@ def check_values(settings: Settings, files: list[SegmentFile]) -> VocabularyChec
     """Warn about every compared value that never occurs in the published warehouse."""
     result = VocabularyCheck()
     try:
-        wh = Warehouse(settings, read_only=settings.target == "duckdb")
+        wh = open_warehouse(settings, read_only=True)
     except WarehouseUnavailable as exc:
         result.unchecked = f"values were not checked against the warehouse: {exc}"
         return result

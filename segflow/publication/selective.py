@@ -1,6 +1,6 @@
 """`segflow build --select NAME ...`: publish new tables for some segments, the rest as it was.
 
-A build is published whole (segflow/publish.py): every published name switches to the new
+A build is published whole (segflow/publication/publish.py): every published name switches to the new
 slot in one transaction. So a selective build still builds the whole slot with dbt (every
 model's tests and checks run on it as on any build), and before the slot is checked and
 published, the segments outside the selection get their published tables back from the
