@@ -308,7 +308,7 @@ def segflow_statements(project, relations: dict[str, str]) -> list[str]:
 
 
 def naive_statements(project) -> list[str]:
-    from segflow.evaluation.queries import with_clause
+    from segflow.evaluation.relations import with_clause
 
     out = []
     for name in project.ordered():

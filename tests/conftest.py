@@ -126,7 +126,7 @@ def configure_project(
 
 
 def compile_segments(settings: Settings) -> None:
-    compile_project(load_project(settings.segments_dir), settings)
+    compile_project(load_project(settings.segments_dir), settings.segments_dir, settings.dbt_project_dir)
 
 
 ENGINES = ["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)]

@@ -144,7 +144,7 @@ def _compile_and_run(
     project = _load_segments(settings)
     for name in selected:
         _resolve(settings, project, name)
-    compiled = compile_project(project, settings)
+    compiled = compile_project(project, settings.segments_dir, settings.dbt_project_dir)
     if compiled.written or compiled.removed:
         click.echo(
             f"compiled segments: {len(compiled.written)} files written, "
@@ -263,7 +263,7 @@ def compile_command(check: bool) -> None:
     from segflow.segments.compile import compile_project
 
     settings, project = _project()
-    result = compile_project(project, settings, check=check)
+    result = compile_project(project, settings.segments_dir, settings.dbt_project_dir, check=check)
     if check:
         click.echo(f"generated models are up to date ({result.unchanged} files)")
     else:
@@ -453,7 +453,7 @@ def backfill(first: date, last: date, selected: tuple[str, ...]) -> None:
 def history(segment: str, fmt: str) -> None:
     """A hot segment's daily history: members, revenue, orders, entered, exited."""
     from segflow.cli.chart import bar_chart
-    from segflow.history.read import read_history
+    from segflow.evaluation.recorded import read_history
     from segflow.warehouse import open_warehouse
 
     settings, project = _project()

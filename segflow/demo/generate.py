@@ -458,7 +458,7 @@ def _app_activity(
             ),
             (60, 8, 5, 6, 5, 4, 8, 4),
         )[0]
-        row = {
+        row: dict[str, object] = {
             "event_id": f"E{cid[1:]}-a{k:04d}",
             "customer_id": cid,
             "occurred_at": _ts(day, rng, 7, 23).isoformat(sep=" "),

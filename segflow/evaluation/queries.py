@@ -12,10 +12,11 @@ from decimal import Decimal
 from typing import Any
 
 from segflow.errors import UserInputError
+from segflow.evaluation.recorded import recorded_members
 from segflow.evaluation.relations import BASE_RELATIONS, require_built, with_clause
-from segflow.history.read import recorded_members
+from segflow.segments.conditions import iter_conditions
 from segflow.segments.model import AllOf, AnyOf, MetricLeaf, NotOf, SegmentLeaf
-from segflow.segments.project import SegmentProject, iter_conditions
+from segflow.segments.project import SegmentProject
 from segflow.segments.sql import (
     POPULATION,
     condition_sql,
@@ -210,10 +211,10 @@ def explain(
         lines.append(ExplainLine(0, label + ":", None))
         _explain_node(condition, 1, values, lines)
     member = bool(result["is_member"])
-    tier = result.get("member_tier")
+    member_tier = result.get("member_tier")
     headline = (
         f"{customer_id} is {'a member' if member else 'not a member'} of {name} on "
-        f"{as_of}" + (f" (tier {tier})" if tier else "")
+        f"{as_of}" + (f" (tier {member_tier})" if member_tier else "")
     )
     return headline, lines
 

@@ -325,7 +325,7 @@ def compute(
                 removed=len(removed),
                 examples_added=added[:EXAMPLES],
                 examples_removed=removed[:EXAMPLES],
-                tier_changes=sum(1 for c in old_ids & new_ids if old[c] != new[c])  # type: ignore[index]
+                tier_changes=sum(1 for c in old_ids & new_ids if old[c] != new[c])
                 if old is not None and new is not None
                 else 0,
                 revenue_share_before=share(rev_before, name),

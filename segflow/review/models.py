@@ -42,7 +42,7 @@ class _Modules:
     def __init__(self) -> None:
         import datetime
 
-        import pytz
+        import pytz  # type: ignore[import-untyped]
 
         self.re, self.pytz, self.datetime = re, pytz, datetime
 

@@ -237,7 +237,7 @@ def _problems_from(exc: ValidationError, file: SegmentFile) -> list[Problem]:
         ctx = error.get("ctx") or {}
         if error["type"] == "segflow" and ctx.get("key"):
             loc = loc + split_key(ctx["key"])
-        problem = file.problem(loc, _message(error, loc, file.tree))
+        problem = file.problem(loc, _message(dict(error), loc, file.tree))
         if str(problem) not in seen:
             seen.add(str(problem))
             problems.append(problem)

@@ -3,49 +3,20 @@
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from segflow.errors import UserInputError
+from segflow.segments.conditions import (
+    Path_,
+    definition_hash,
+    segment_conditions,
+)
 from segflow.segments.loader import Problem, SegmentFile, load_segment_file
 from segflow.segments.model import (
-    AllOf,
-    AnyOf,
-    MetricLeaf,
-    NotOf,
     SegmentDefinition,
     SegmentLeaf,
 )
-
-Path_ = tuple[str | int, ...]
-
-
-def iter_conditions(condition, path: Path_) -> Iterator[tuple[object, Path_]]:
-    """Every node of a condition tree with its key path, parents first."""
-    yield condition, path
-    if isinstance(condition, AllOf):
-        for i, child in enumerate(condition.all):
-            yield from iter_conditions(child, (*path, "all", i))
-    elif isinstance(condition, AnyOf):
-        for i, child in enumerate(condition.any):
-            yield from iter_conditions(child, (*path, "any", i))
-    elif isinstance(condition, NotOf):
-        yield from iter_conditions(condition.not_, (*path, "not"))
-
-
-def segment_conditions(definition: SegmentDefinition) -> Iterator[tuple[object, Path_]]:
-    """Every condition node of a segment (rules, tiers, exclude) with its key path."""
-    if definition.rules is not None:
-        yield from iter_conditions(definition.rules, ("rules",))
-    for i, tier in enumerate(definition.tiers or []):
-        yield from iter_conditions(tier.when, ("tiers", i, "when"))
-    if definition.exclude is not None:
-        yield from iter_conditions(definition.exclude, ("exclude",))
-
-
-def metric_leaves(definition: SegmentDefinition) -> list[MetricLeaf]:
-    return [c for c, _ in segment_conditions(definition) if isinstance(c, MetricLeaf)]
 
 
 @dataclass
@@ -62,8 +33,6 @@ class SegmentProject:
 
     def definition_hash(self, name: str) -> str:
         """The hash of what decides the segment's membership, static list included."""
-        from segflow.segments.sql import definition_hash
-
         return definition_hash(self.definition(name), self.segments[name].static_members)
 
     def references(self, name: str) -> list[str]:

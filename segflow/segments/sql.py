@@ -18,6 +18,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from segflow.segments.conditions import metric_leaves
 from segflow.segments.fields import (
     EVENT_COLUMNS,
     LOYALTY_METRICS,
@@ -571,8 +572,6 @@ def _attribute_sql(leaf: AttributeLeaf, ctx: Context) -> str:
 
 
 def segment_features(definition: SegmentDefinition) -> list[Feature]:
-    from segflow.segments.project import metric_leaves
-
     return [feature_of(leaf) for leaf in metric_leaves(definition)]
 
 
@@ -743,19 +742,6 @@ totals as (
 )
 
 {union}"""
-
-
-def definition_hash(definition: SegmentDefinition, static_members: tuple[str, ...]) -> str:
-    """A hash of what decides membership (not of title, description, owner, tags)."""
-    meaning = definition.model_dump(
-        mode="json",
-        by_alias=True,
-        exclude_none=True,
-        include={"kind", "rules", "exclude", "members", "members_file", "tiers"},
-    )
-    meaning["static_members"] = list(static_members)
-    text = json.dumps(meaning, sort_keys=True, default=str)
-    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def catalog_sql(rows: list[dict[str, Any]], ctx: Context) -> str:

@@ -59,7 +59,7 @@ def fill_desired(wh: Warehouse, name: str, sync: SyncDefinition) -> None:
     ]
     joined = " || chr(31) || ".join(f"coalesce({v}, '')" for v in values) or "''"
     tier_filter = "and tier = ?" if sync.tier else ""
-    params: list[object] = [sync.segment_name] + ([sync.tier] if sync.tier else [])
+    params: list[object] = [sync.segment_name, *([sync.tier] if sync.tier else [])]
     wh.execute(f"delete from {s}.{DESIRED} where sync = ?", (name,))
     wh.execute(
         f"""

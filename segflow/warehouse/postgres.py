@@ -74,16 +74,16 @@ class PostgresWarehouse(Warehouse):
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
         with self._conn.cursor() as cur:
-            cur.execute(*self._psycopg(sql, params))  # type: ignore[call-overload]
+            cur.execute(*self._psycopg(sql, params))
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
         with self._conn.cursor() as cur:
-            cur.execute(*self._psycopg(sql, params))  # type: ignore[call-overload]
+            cur.execute(*self._psycopg(sql, params))
             return cur.fetchall()
 
     def query_with_names(self, sql: str) -> tuple[list[str], list[tuple]]:
         with self._conn.cursor() as cur:
-            cur.execute(sql)  # type: ignore[call-overload]
+            cur.execute(sql)
             return [d.name for d in cur.description or ()], cur.fetchall()
 
     @contextlib.contextmanager
@@ -96,7 +96,7 @@ class PostgresWarehouse(Warehouse):
         if data.num_rows == 0:
             return
         columns = ", ".join(self.quote(name) for name in data.column_names)
-        with self._conn.cursor() as cur, cur.copy(f"copy {table} ({columns}) from stdin") as copy:  # type: ignore[arg-type]
+        with self._conn.cursor() as cur, cur.copy(f"copy {table} ({columns}) from stdin") as copy:
             for row in zip(*(col.to_pylist() for col in data.columns), strict=True):
                 copy.write_row(row)
 

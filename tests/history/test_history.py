@@ -18,12 +18,11 @@ from segflow.history.record import (
     HOT_HISTORY,
     MEMBERSHIP_HISTORY,
     new_hot_segments,
-    read_history,
     record_history,
-    recorded_members,
 )
+from segflow.evaluation.recorded import read_history, recorded_members
 from segflow.publication.publish import BUILDS
-from segflow.segments import evaluate
+from segflow.evaluation import queries as evaluate
 from segflow.segments.project import load_project
 from segflow.warehouse import Warehouse, open_warehouse
 from tests.conftest import ENGINES, configure_project, project_per_engine

@@ -11,7 +11,7 @@ import pytest
 
 from orchestration.runner import run_build
 from segflow.demo.generate import generate_demo
-from segflow.segments import evaluate
+from segflow.evaluation import queries as evaluate
 from segflow.segments.project import load_project
 from segflow.settings import PROJECT_ROOT
 from segflow.warehouse import open_warehouse

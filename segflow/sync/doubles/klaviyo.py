@@ -140,7 +140,7 @@ class KlaviyoDouble(Double):
         start = int(request.arg("page[cursor]", "0") or 0)
         if start == 0 or self._pages.get(list_id) is None:  # a listing sees one snapshot
             self._pages[list_id] = sorted(self.members[list_id].items())
-        members = self._pages[list_id]
+        members = self._pages[list_id] or []
         page = members[start : start + size]
         data = []
         for profile_id, joined in page:

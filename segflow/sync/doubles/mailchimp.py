@@ -183,7 +183,7 @@ class MailchimpDouble(Double):
                 for _, m in sorted(members.items())
                 if m["status"] != "archived" and (status is None or m["status"] == status)
             ]
-        rows = self._pages[snapshot]
+        rows = self._pages[snapshot] or []
         return 200, {
             "members": rows[offset : offset + count],
             "total_items": len(rows),

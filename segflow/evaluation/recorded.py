@@ -1,4 +1,4 @@
-"""Reading the recorded history: a hot segment's days, a past day's members."""
+"""The recorded history read back: a hot segment's days, a past day's members."""
 
 from __future__ import annotations
 
@@ -7,9 +7,8 @@ from datetime import date
 from decimal import Decimal
 
 from segflow.errors import UserInputError
-from segflow.history.record import HISTORY_DAYS, HOT_HISTORY, MEMBERSHIP_HISTORY
 from segflow.segments.project import SegmentProject
-from segflow.warehouse import Warehouse
+from segflow.warehouse import Warehouse, tables
 
 
 @dataclass(frozen=True)
@@ -29,11 +28,11 @@ def read_history(wh: Warehouse, project: SegmentProject, name: str) -> list[Hist
         raise UserInputError(
             f"segment {name!r} is not hot: add `hot: true` to its file to record its history"
         )
-    if not wh.table_exists(wh.output_schema, HOT_HISTORY):
+    if not wh.table_exists(wh.output_schema, tables.HOT_HISTORY.name):
         return []
     rows = wh.query(
         f"select day, members, revenue, orders, entered, exited "
-        f"from {wh.output_schema}.{HOT_HISTORY} where segment = ? order by day",
+        f"from {wh.output_schema}.{tables.HOT_HISTORY.name} where segment = ? order by day",
         (name,),
     )
     return [HistoryDay(*row) for row in rows]
@@ -45,17 +44,17 @@ def recorded_members(
     """The members on `day` from the membership history, when that day was recorded with the
     segment's current definition; None when it must be evaluated."""
     schema = wh.output_schema
-    if not wh.table_exists(schema, HISTORY_DAYS):
+    if not wh.table_exists(schema, tables.HISTORY_DAYS.name):
         return None
     recorded = wh.scalar(
-        f"select count(*) from {schema}.{HISTORY_DAYS} "
+        f"select count(*) from {schema}.{tables.HISTORY_DAYS.name} "
         "where segment = ? and day = ? and definition_hash = ?",
         (name, day, project.definition_hash(name)),
     )
     if not recorded:
         return None
     rows = wh.query(
-        f"select customer_id, tier from {schema}.{MEMBERSHIP_HISTORY} "
+        f"select customer_id, tier from {schema}.{tables.MEMBERSHIP_HISTORY.name} "
         "where segment = ? and valid_from <= ? and ? <= valid_to order by customer_id",
         (name, day, day),
     )
