@@ -13,6 +13,8 @@ from decimal import Decimal
 import pytest
 
 from orchestration.runner import run_build, run_history
+from segflow.evaluation import queries as evaluate
+from segflow.evaluation.recorded import read_history, recorded_members
 from segflow.history.record import (
     EVENTS,
     HOT_HISTORY,
@@ -20,9 +22,7 @@ from segflow.history.record import (
     new_hot_segments,
     record_history,
 )
-from segflow.evaluation.recorded import read_history, recorded_members
 from segflow.publication.publish import BUILDS
-from segflow.evaluation import queries as evaluate
 from segflow.segments.project import load_project
 from segflow.warehouse import Warehouse, open_warehouse
 from tests.conftest import ENGINES, configure_project, project_per_engine

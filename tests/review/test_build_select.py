@@ -7,8 +7,8 @@ import pytest
 
 from orchestration.runner import run_build
 from segflow.errors import RunFailed, UserInputError
-from segflow.publication.selective import selection
 from segflow.evaluation import queries as evaluate
+from segflow.publication.selective import selection
 from segflow.segments.project import load_project
 from segflow.warehouse import open_warehouse
 from tests.conftest import compile_segments

@@ -16,8 +16,8 @@ import pytest
 
 from orchestration.runner import run_build
 from segflow.errors import UserInputError
-from segflow.publication.publish import BUILDS
 from segflow.evaluation import queries as evaluate
+from segflow.publication.publish import BUILDS
 from segflow.segments.project import load_project
 from segflow.warehouse import open_warehouse
 from tests.conftest import (
