@@ -43,15 +43,41 @@ class PostgresSettings(BaseModel):
         return f"{self.user}@{self.host}:{self.port}/{self.dbname}"
 
 
+class SparkSettings(BaseModel):
+    """Spark through a Thrift server: the local one segflow starts (metastore and warehouse
+    in `dir`), or a cluster's when `host` is set."""
+
+    model_config = ConfigDict(frozen=True)
+
+    dir: Path
+    master: str = "local[2]"
+    host: str = ""  # empty: segflow runs a local Thrift server
+    port: int = 10009
+
+    @property
+    def local(self) -> bool:
+        return not self.host
+
+    @property
+    def address(self) -> str:
+        return self.host or "127.0.0.1"
+
+    def describe(self) -> str:
+        if self.local:
+            return f"local Spark ({self.master}) in {self.dir}, Thrift port {self.port}"
+        return f"Spark Thrift server {self.host}:{self.port}"
+
+
 class Settings(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     segments_dir: Path
     landing_dir: Path
     dbt_project_dir: Path
-    target: Literal["duckdb", "postgres"]
+    target: Literal["duckdb", "postgres", "spark"]
     duckdb_path: Path
     postgres: PostgresSettings
+    spark: SparkSettings
     timezone: str
     max_bad_share: float
     nightly_hour: int = 2  # local hour of the nightly run
@@ -82,6 +108,8 @@ class Settings(BaseModel):
             "PGUSER": pg.user,
             "PGPASSWORD": pg.password,
             "PGDATABASE": pg.dbname,
+            "SEGFLOW_SPARK_HOST": self.spark.address,
+            "SEGFLOW_SPARK_PORT": str(self.spark.port),
         }
 
 
@@ -101,10 +129,10 @@ def load_settings(dotenv: bool = True) -> Settings:
         load_dotenv(Path.cwd() / ".env", override=False)
 
     target = _env("SEGFLOW_TARGET", "duckdb").lower()
-    if target not in ("duckdb", "postgres"):
+    if target not in ("duckdb", "postgres", "spark"):
         raise SettingsError(
             f"SEGFLOW_TARGET={target!r} is not a warehouse segflow knows: "
-            "use 'duckdb' or 'postgres'."
+            "use 'duckdb', 'postgres' or 'spark'."
         )
 
     timezone = _env("SEGFLOW_TIMEZONE", "UTC")
@@ -130,6 +158,12 @@ def load_settings(dotenv: bool = True) -> Settings:
     if not raw_port.isdigit():
         raise SettingsError(f"PGPORT={raw_port!r} must be a port number, such as 5432.")
     user = _env("PGUSER", getpass.getuser())
+
+    raw_spark_port = _env("SEGFLOW_SPARK_PORT", "10009")
+    if not raw_spark_port.isdigit():
+        raise SettingsError(
+            f"SEGFLOW_SPARK_PORT={raw_spark_port!r} must be a port number, such as 10009."
+        )
 
     raw_hour = _env("SEGFLOW_NIGHTLY_HOUR", "2")
     if not (raw_hour.isdigit() and 0 <= int(raw_hour) <= 23):
@@ -163,6 +197,12 @@ def load_settings(dotenv: bool = True) -> Settings:
             user=user,
             password=os.environ.get("PGPASSWORD", ""),
             dbname=_env("PGDATABASE", user),
+        ),
+        spark=SparkSettings(
+            dir=(cwd / _env("SEGFLOW_SPARK_DIR", "data/spark")).resolve(),
+            master=_env("SEGFLOW_SPARK_MASTER", "local[2]"),
+            host=_env("SEGFLOW_SPARK_HOST", ""),
+            port=int(raw_spark_port),
         ),
         timezone=timezone,
         max_bad_share=max_bad_share,
