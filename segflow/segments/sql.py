@@ -3,7 +3,9 @@
 Every meaning of docs/segments.md is written once, here. The same functions emit a dbt model
 (relations as `ref()`, D as the `as_of` var) or a query run straight on the warehouse
 (relations as tables, D as a literal), so a preview, a build and `members --as-of` agree.
-The SQL is the dialect DuckDB and PostgreSQL share (checked by the tests on both engines).
+The SQL is the dialect DuckDB and PostgreSQL share (checked by the tests on both engines);
+where Spark SQL differs (date differences, the string type, regex matching), a dbt model calls
+a dispatched macro of dbt_project/macros/dialect.sql and a direct query uses `Context.dialect`.
 
 Values from YAML only ever appear as quoted literals; identifiers come from `fields.py`.
 """
@@ -63,19 +65,62 @@ class Context:
     as_of: str  # a SQL expression of type date
     relation: Callable[[str], str]  # a model's name -> the SQL that names it
     jinja: bool  # the SQL is a dbt model template: no literal may open a Jinja tag
+    dialect: str = "default"  # direct SQL: "default" (DuckDB, PostgreSQL) or "spark"
 
     def rel(self, name: str) -> str:
         return self.relation(name)
 
+    # -- where the engines' SQL differs: a dbt macro in a model, else the dialect's form --
+    def days_between(self, later: str, earlier: str) -> str:
+        """Whole days from the date `earlier` to the date `later` (an integer)."""
+        if self.jinja:
+            return f"{{{{ days_between({_jinja_expr(later)}, {_jinja_expr(earlier)}) }}}}"
+        if self.dialect == "spark":
+            return f"datediff({later}, {earlier})"
+        return f"{later} - {earlier}"
+
+    @property
+    def text_type(self) -> str:
+        """The type name for text in a cast (Spark has no `varchar` without a length)."""
+        if self.jinja:
+            return "{{ text_type() }}"
+        return "string" if self.dialect == "spark" else "varchar"
+
+    @property
+    def regex_match(self) -> str:
+        """The infix operator `text <op> 'pattern'`: true when the pattern matches."""
+        if self.jinja:
+            return "{{ regex_match() }}"
+        return "rlike" if self.dialect == "spark" else "~"
+
+
+AS_OF_JINJA = "{{ as_of_date() }}"
+
+
+def _jinja_expr(sql: str) -> str:
+    """SQL text as a Jinja expression (a macro's argument), D's `{{ as_of_date() }}` as the
+    macro call it is. Text literals never hold `{` here (see `text_literal`)."""
+
+    def string(part: str) -> str:
+        return '"' + part.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+    pieces: list[str] = []
+    for i, part in enumerate(sql.split(AS_OF_JINJA)):
+        if i:
+            pieces.append("as_of_date()")
+        if part:
+            pieces.append(string(part))
+    return " ~ ".join(pieces) or '""'
+
 
 def dbt_context() -> Context:
+    return Context(as_of=AS_OF_JINJA, relation=lambda n: f"{{{{ ref('{n}') }}}}", jinja=True)
+
+
+def direct_context(as_of: date, relations: dict[str, str], dialect: str = "default") -> Context:
     return Context(
-        as_of="{{ as_of_date() }}", relation=lambda n: f"{{{{ ref('{n}') }}}}", jinja=True
+        as_of=date_literal(as_of), relation=lambda n: relations[n], jinja=False, dialect=dialect
     )
-
-
-def direct_context(as_of: date, relations: dict[str, str]) -> Context:
-    return Context(as_of=date_literal(as_of), relation=lambda n: relations[n], jinja=False)
 
 
 # -- literals --------------------------------------------------------------------------------
@@ -83,6 +128,10 @@ def direct_context(as_of: date, relations: dict[str, str]) -> Context:
 
 def text_literal(text: str, ctx: Context) -> str:
     quoted = "'" + text.replace("'", "''") + "'"
+    if "\\" in text:
+        # Spark reads a backslash in a literal as an escape; chr(92) means one everywhere.
+        quoted = quoted.replace("\\", "' || chr(92) || '")
+        quoted = "(" + quoted + ")"
     if ctx.jinja and "{" in quoted:
         # Split after every `{` so that no `{{`, `{%` or `{#` reaches dbt's Jinja.
         return "(" + quoted.replace("{", "{' || '") + ")"
@@ -140,7 +189,7 @@ def _raw_compare(
             return f"lower(trim({text_literal(str(v), ctx)}))"
     elif text:  # ordered comparison of text (attributes): compare values that are numbers
         left = (
-            f"(case when trim({expr}) ~ '^-?[0-9]+([.][0-9]+)?$' "
+            f"(case when trim({expr}) {ctx.regex_match} '^-?[0-9]+([.][0-9]+)?$' "
             f"then cast(trim({expr}) as decimal(38, 10)) end)"
         )
         lit = lambda v: value_literal(v, ctx)  # noqa: E731
@@ -156,9 +205,10 @@ def _raw_compare(
         items = ", ".join(lit(v) for v in value)
         return f"({left} {'not in' if op == 'not_in' else 'in'} ({items}))"
     if op == "contains":
-        return f"(strpos({left}, {lit(value)}) > 0)"
-    if op == "starts_with":
-        return f"starts_with({left}, {lit(value)})"
+        return f"(position({lit(value)} in {left}) > 0)"
+    if op == "starts_with":  # Spark's function is startswith: this form is shared
+        prefix = lit(value)
+        return f"(substr({left}, 1, length({prefix})) = {prefix})"
     raise ValueError(f"unknown comparison {op}")
 
 
@@ -217,10 +267,10 @@ select
         {columns},
         {year} - {_part("year", "birth_date")}
             - case when birthday_this_year > as_of then 1 else 0 end as age,
-        as_of - signup_date as days_since_signup,
+        {ctx.days_between("as_of", "signup_date")} as days_since_signup,
         case
-            when birthday_this_year >= as_of then birthday_this_year - as_of
-            else birthday_next_year - as_of
+            when birthday_this_year >= as_of then {ctx.days_between("birthday_this_year", "as_of")}
+            else {ctx.days_between("birthday_next_year", "as_of")}
         end as days_until_birthday,
         {_part("month", "birth_date")} as birth_month
 from population"""
@@ -379,7 +429,8 @@ def _event_aggregate(feature: Feature, ctx: Context) -> str:
         return f"count(case when {when} then 1 end)"
     if feature.metric == "points":
         return f"sum(case when {when} then events.points end)"
-    return f"{ctx.as_of} - max(case when {when} then events.occurred_on end)"
+    last = f"max(case when {when} then events.occurred_on end)"
+    return ctx.days_between(ctx.as_of, last)
 
 
 def _sales_features_sql(chosen: list[Feature], ctx: Context) -> str:
@@ -419,8 +470,8 @@ def _sales_features_sql(chosen: list[Feature], ctx: Context) -> str:
             "revenue": f"t.{a}_amount",
             "items": f"t.{a}_quantity",
             "avg_order_value": f"cast(t.{a}_amount / nullif(o.{a}_orders, 0) as decimal(18, 4))",
-            "days_since_last_order": f"{d} - t.{a}_max",
-            "days_since_first_order": f"{d} - t.{a}_min",
+            "days_since_last_order": ctx.days_between(d, f"t.{a}_max"),
+            "days_since_first_order": ctx.days_between(d, f"t.{a}_min"),
         }[feature.metric]
 
     keep = ["customer_id", "transaction_id", "occurred_on", "quantity", "amount"]
@@ -512,8 +563,13 @@ def leaf_value_sql(leaf: Any, ctx: Context) -> str:
         column = f"{'e' if feature.is_loyalty else 's'}.{feature.column}"
         return f"coalesce({column}, 0)" if leaf.metric in ZERO_WHEN_NOTHING else column
     if isinstance(leaf, AttributeLeaf):
+        values = (
+            "array_join(array_sort(collect_list(a.value)), ', ')"
+            if ctx.dialect == "spark"
+            else "string_agg(a.value, ', ' order by a.value)"
+        )
         return (
-            f"(select string_agg(a.value, ', ' order by a.value) from {ctx.rel(ATTRIBUTES)} "
+            f"(select {values} from {ctx.rel(ATTRIBUTES)} "
             f"as a where a.customer_id = p.customer_id and a.attribute = "
             f"{text_literal(leaf.attribute, ctx)})"
         )
@@ -661,14 +717,15 @@ def segment_sql(name: str, tiered: bool, ctx: Context) -> str:
 
 def membership_sql(segments: list[tuple[str, bool]], ctx: Context) -> str:
     """segment × member for every segment (name, is_tiered)."""
+    text = ctx.text_type
     if not segments:
         return (
-            "select cast(null as varchar) as segment, cast(null as varchar) as tier, "
-            "cast(null as varchar) as customer_id, cast(null as date) as as_of\nwhere false"
+            f"select cast(null as {text}) as segment, cast(null as {text}) as tier, "
+            f"cast(null as {text}) as customer_id, cast(null as date) as as_of\nwhere false"
         )
     parts = [
         f"select\n    {text_literal(name, ctx)} as segment,\n"
-        f"    {'cast(tier as varchar)' if tiered else 'cast(null as varchar)'} as tier,\n"
+        f"    {'cast(tier as ' if tiered else 'cast(null as '}{text}) as tier,\n"
         f"    customer_id,\n    as_of\nfrom {ctx.rel('seg_' + name)}"
         for name, tiered in segments
     ]
@@ -713,7 +770,7 @@ def stats_sql(segments: list[str], ctx: Context) -> str:
 from totals""")
     if not rows:
         rows.append(
-            "select cast(null as varchar) as segment, cast(null as date) as as_of, "
+            f"select cast(null as {ctx.text_type}) as segment, cast(null as date) as as_of, "
             "0 as members, 0 as population, 0.0 as share, 0 as orders, 0.0 as revenue, "
             "0.0 as avg_order_value, 0 as rest_orders, 0.0 as rest_revenue, "
             "0.0 as rest_avg_order_value from totals where false"
@@ -758,16 +815,16 @@ def catalog_sql(rows: list[dict[str, Any]], ctx: Context) -> str:
     )
     if not rows:
         nulls = ", ".join(
-            f"cast(null as {'boolean' if c == 'hot' else 'varchar'}) as {c}" for c in columns
+            f"cast(null as {'boolean' if c == 'hot' else ctx.text_type}) as {c}" for c in columns
         )
         return f"select {nulls}\nwhere false"
 
     def lit(value: Any) -> str:
         if value is None:
-            return "cast(null as varchar)"
+            return f"cast(null as {ctx.text_type})"
         if isinstance(value, bool):
             return "true" if value else "false"
-        return f"cast({text_literal(str(value), ctx)} as varchar)"
+        return f"cast({text_literal(str(value), ctx)} as {ctx.text_type})"
 
     selects = [
         "select\n" + ",\n".join(f"    {lit(row[c])} as {c}" for c in columns) for row in rows

@@ -46,10 +46,10 @@ select
         status,
         cast(extract(year from as_of) as integer) - cast(extract(year from birth_date) as integer)
             - case when birthday_this_year > as_of then 1 else 0 end as age,
-        as_of - signup_date as days_since_signup,
+        {{ days_between("as_of", "signup_date") }} as days_since_signup,
         case
-            when birthday_this_year >= as_of then birthday_this_year - as_of
-            else birthday_next_year - as_of
+            when birthday_this_year >= as_of then {{ days_between("birthday_this_year", "as_of") }}
+            else {{ days_between("birthday_next_year", "as_of") }}
         end as days_until_birthday,
         cast(extract(month from birth_date) as integer) as birth_month
 from population

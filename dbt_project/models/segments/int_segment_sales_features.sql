@@ -60,7 +60,7 @@ orders as (
 
 select
     t.customer_id,
-    {{ as_of_date() }} - t.w0_max as days_since_last_order_cb9c1e1668,
+    {{ days_between(as_of_date(), "t.w0_max") }} as days_since_last_order_cb9c1e1668,
     coalesce(o.w0_orders, 0) as orders_c140f39316,
     coalesce(o.w1_orders, 0) as orders_cde4956170,
     t.w0_amount as revenue_bdc5cf76f7,

@@ -3,7 +3,7 @@
 
 select
     'app_active_30d' as segment,
-    cast(null as varchar) as tier,
+    cast(null as {{ text_type() }}) as tier,
     customer_id,
     as_of
 from {{ ref('seg_app_active_30d') }}
@@ -12,7 +12,7 @@ union all
 
 select
     'app_users' as segment,
-    cast(null as varchar) as tier,
+    cast(null as {{ text_type() }}) as tier,
     customer_id,
     as_of
 from {{ ref('seg_app_users') }}
@@ -21,7 +21,7 @@ union all
 
 select
     'birthday_next_14d' as segment,
-    cast(null as varchar) as tier,
+    cast(null as {{ text_type() }}) as tier,
     customer_id,
     as_of
 from {{ ref('seg_birthday_next_14d') }}
@@ -30,7 +30,7 @@ union all
 
 select
     'employees' as segment,
-    cast(null as varchar) as tier,
+    cast(null as {{ text_type() }}) as tier,
     customer_id,
     as_of
 from {{ ref('seg_employees') }}
@@ -39,7 +39,7 @@ union all
 
 select
     'lapsed' as segment,
-    cast(null as varchar) as tier,
+    cast(null as {{ text_type() }}) as tier,
     customer_id,
     as_of
 from {{ ref('seg_lapsed') }}
@@ -48,7 +48,7 @@ union all
 
 select
     'loyalty_status' as segment,
-    cast(tier as varchar) as tier,
+    cast(tier as {{ text_type() }}) as tier,
     customer_id,
     as_of
 from {{ ref('seg_loyalty_status') }}
@@ -57,7 +57,7 @@ union all
 
 select
     'missing_email' as segment,
-    cast(null as varchar) as tier,
+    cast(null as {{ text_type() }}) as tier,
     customer_id,
     as_of
 from {{ ref('seg_missing_email') }}
@@ -66,7 +66,7 @@ union all
 
 select
     'never_ordered' as segment,
-    cast(null as varchar) as tier,
+    cast(null as {{ text_type() }}) as tier,
     customer_id,
     as_of
 from {{ ref('seg_never_ordered') }}
@@ -75,7 +75,7 @@ union all
 
 select
     'new_customers' as segment,
-    cast(null as varchar) as tier,
+    cast(null as {{ text_type() }}) as tier,
     customer_id,
     as_of
 from {{ ref('seg_new_customers') }}
@@ -84,7 +84,7 @@ union all
 
 select
     'nordlicht_buyers_14d' as segment,
-    cast(null as varchar) as tier,
+    cast(null as {{ text_type() }}) as tier,
     customer_id,
     as_of
 from {{ ref('seg_nordlicht_buyers_14d') }}
@@ -93,7 +93,7 @@ union all
 
 select
     'one_time_buyers' as segment,
-    cast(null as varchar) as tier,
+    cast(null as {{ text_type() }}) as tier,
     customer_id,
     as_of
 from {{ ref('seg_one_time_buyers') }}
@@ -102,7 +102,7 @@ union all
 
 select
     'points_over_1000' as segment,
-    cast(null as varchar) as tier,
+    cast(null as {{ text_type() }}) as tier,
     customer_id,
     as_of
 from {{ ref('seg_points_over_1000') }}
@@ -111,7 +111,7 @@ union all
 
 select
     'repeat_buyers' as segment,
-    cast(null as varchar) as tier,
+    cast(null as {{ text_type() }}) as tier,
     customer_id,
     as_of
 from {{ ref('seg_repeat_buyers') }}
@@ -120,7 +120,7 @@ union all
 
 select
     'reward_redeemed_30d' as segment,
-    cast(null as varchar) as tier,
+    cast(null as {{ text_type() }}) as tier,
     customer_id,
     as_of
 from {{ ref('seg_reward_redeemed_30d') }}
@@ -129,7 +129,7 @@ union all
 
 select
     'vegan' as segment,
-    cast(null as varchar) as tier,
+    cast(null as {{ text_type() }}) as tier,
     customer_id,
     as_of
 from {{ ref('seg_vegan') }}
@@ -138,7 +138,7 @@ union all
 
 select
     'vip' as segment,
-    cast(null as varchar) as tier,
+    cast(null as {{ text_type() }}) as tier,
     customer_id,
     as_of
 from {{ ref('seg_vip') }}
@@ -147,7 +147,7 @@ union all
 
 select
     'women_40_50' as segment,
-    cast(null as varchar) as tier,
+    cast(null as {{ text_type() }}) as tier,
     customer_id,
     as_of
 from {{ ref('seg_women_40_50') }}
