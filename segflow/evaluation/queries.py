@@ -45,7 +45,7 @@ class Preview:
 
 def preview(wh: Warehouse, project: SegmentProject, name: str, as_of: date) -> Preview:
     require_built(wh)
-    _, _, ctes = with_clause(project, [name], as_of)
+    _, _, ctes = with_clause(project, [name], as_of, dialect=wh.dialect)
     d = f"cast('{as_of.isoformat()}' as date)"
     members, population, revenue = wh.query(
         f"""{ctes}
@@ -116,7 +116,7 @@ def evaluate_members(
     """Members at D evaluated on the spot, whatever was built."""
     require_built(wh)
     tier = "tier" if project.definition(name).kind == "tiered" else "cast(null as varchar)"
-    _, _, ctes = with_clause(project, [name], as_of)
+    _, _, ctes = with_clause(project, [name], as_of, dialect=wh.dialect)
     rows = wh.query(f"{ctes}\nselect customer_id, {tier} from seg__{name} order by customer_id")
     return [(r[0], r[1]) for r in rows]
 
@@ -153,7 +153,7 @@ def explain(
     """Leaf by leaf, what held for one customer at D; returns a headline and the lines."""
     require_built(wh)
     definition = project.definition(name)
-    ctx, segments, ctes = with_clause(project, [name], as_of)
+    ctx, segments, ctes = with_clause(project, [name], as_of, dialect=wh.dialect)
     conditions: list[tuple[str, Any, tuple]] = []
     if definition.rules is not None:
         conditions.append(("rules", definition.rules, ("rules",)))

@@ -48,7 +48,11 @@ def require_built(wh: Warehouse, schema: str | None = None) -> None:
 
 
 def with_clause(
-    project: SegmentProject, names: list[str], as_of: date, schema: str | None = None
+    project: SegmentProject,
+    names: list[str],
+    as_of: date,
+    schema: str | None = None,
+    dialect: str = "duckdb",
 ) -> tuple[Context, Segments, str]:
     """CTEs for the population, features and flags of the given segments (and what they
     refer to), and `seg__<name>` for each of the given ones; read from the published models
@@ -65,7 +69,7 @@ def with_clause(
         FLAGS: "flags",
         **{f"seg_{n}": f"seg__{n}" for n in names},  # for membership_sql over these CTEs
     }
-    ctx = direct_context(as_of, relations)
+    ctx = direct_context(as_of, relations, dialect)
     specs = segment_specs(project, closure)
     features = [f for spec in specs for f in segment_features(spec.definition)]
     ctes = [

@@ -97,7 +97,7 @@ def _evaluate_days(
     for start in range(0, len(days), DAYS_PER_STATEMENT):
         parts = []
         for day in days[start : start + DAYS_PER_STATEMENT]:
-            ctx, _, ctes = with_clause(project, names, day, schema)
+            ctx, _, ctes = with_clause(project, names, day, schema, wh.dialect)
             parts.append(
                 f"({ctes}\nselect as_of as day, segment, tier, customer_id "
                 f"from (\n{membership_sql(tiered, ctx)}\n) as members_of_day)"

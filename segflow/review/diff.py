@@ -207,7 +207,7 @@ def evaluate_side(
     revenue: dict[str, Decimal] = {n: Decimal(0) for n in names}
     if not names:
         return members, revenue
-    _, _, ctes = with_clause(project, names, as_of)
+    _, _, ctes = with_clause(project, names, as_of, dialect=wh.dialect)
     d = date_literal(as_of)
     parts = []
     for name in names:
@@ -230,7 +230,7 @@ def evaluate_side(
 def population_figures(wh: Warehouse, as_of: date) -> tuple[Decimal, set[str]]:
     """The population's revenue up to D, and who in it could be e-mailed (opted in, with an
     address): what a sync's list is made of."""
-    ctx = direct_context(as_of, dict(BASE_RELATIONS))
+    ctx = direct_context(as_of, dict(BASE_RELATIONS), wh.dialect)
     d = date_literal(as_of)
     total = wh.scalar(
         f"with population as ({population_sql(ctx)})\n"

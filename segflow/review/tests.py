@@ -141,7 +141,7 @@ def run_test(
     name = test.segment
     tiered = project.definition(name).kind == "tiered"
     load_fixtures(wh, test)
-    _, _, ctes = with_clause(project, [name], test.as_of)
+    _, _, ctes = with_clause(project, [name], test.as_of, dialect=wh.dialect)
     tier = "tier" if tiered else "cast(null as varchar)"
     got = dict(wh.query(f"{ctes}\nselect customer_id, {tier} from seg__{name}"))
     outcome = Outcome(test)

@@ -75,8 +75,8 @@ class Context:
         """Whole days from the date `earlier` to the date `later` (an integer)."""
         if self.jinja:
             return f"{{{{ days_between({_jinja_expr(later)}, {_jinja_expr(earlier)}) }}}}"
-        if self.dialect == "spark":
-            return f"datediff({later}, {earlier})"
+        if self.dialect == "spark":  # DuckDB's spelling, which the Spark adapter translates
+            return f"date_diff('day', {earlier}, {later})"
         return f"{later} - {earlier}"
 
     @property

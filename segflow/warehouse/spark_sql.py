@@ -27,7 +27,7 @@ WRITE = "spark"
 SCRATCH_SUFFIX = "__segflow_rewrite"
 
 
-def literal(value: Any) -> exp.Expression:
+def literal(value: Any) -> exp.Expr:
     """A bound value as a typed literal of the tree."""
     if value is None:
         return exp.Null()
@@ -43,31 +43,46 @@ def literal(value: Any) -> exp.Expression:
     return exp.Literal.string(str(value))
 
 
-def bind(tree: exp.Expression, params: Sequence[Any]) -> exp.Expression:
-    """Replace the `?` placeholders, in the order they are written, by the values."""
-    placeholders = [p for p in tree.find_all(exp.Placeholder, bfs=False)]
-    placeholders.sort(key=lambda p: _position(p))
+def number_placeholders(sql: str) -> str:
+    """`?` placeholders as `$1`, `$2`, ... in the order written; a `?` inside a string
+    literal, a quoted identifier or a comment is text and stays."""
+    out: list[str] = []
+    count = 0
+    i, n = 0, len(sql)
+    while i < n:
+        ch = sql[i]
+        if ch in "'\"`":
+            j = i + 1
+            while j < n and not (sql[j] == ch and not (j + 1 < n and sql[j + 1] == ch)):
+                j += 2 if sql[j] == ch else 1  # a doubled quote is one character
+            out.append(sql[i : j + 1])
+            i = j + 1
+        elif sql.startswith("--", i) or sql.startswith("/*", i):
+            end = sql.find("\n" if sql[i + 1] == "-" else "*/", i + 2)
+            j = n if end < 0 else end + (0 if sql[i + 1] == "-" else 2)
+            out.append(sql[i:j])
+            i = j
+        elif ch == "?":
+            count += 1
+            out.append(f"${count}")
+            i += 1
+        else:
+            out.append(ch)
+            i += 1
+    return "".join(out)
+
+
+def bind(tree: exp.Expr, params: Sequence[Any]) -> exp.Expr:
+    """Replace the numbered placeholders by the values' literals."""
+    placeholders = list(tree.find_all(exp.Placeholder))
     if len(placeholders) != len(params):
         raise ValueError(f"{len(placeholders)} placeholders for {len(params)} values")
-    for placeholder, value in zip(placeholders, params, strict=True):
-        placeholder.replace(literal(value))
+    for placeholder in placeholders:
+        placeholder.replace(literal(params[int(placeholder.name) - 1]))
     return tree
 
 
-def _position(node: exp.Expression) -> tuple[int, ...]:
-    """Where a node sits in the written statement: the path of argument positions."""
-    path: list[int] = []
-    while node.parent is not None:
-        parent = node.parent
-        keys = list(parent.args)
-        key = node.arg_key
-        index = node.index or 0
-        path.append(keys.index(key) * 10_000 + index)
-        node = parent
-    return tuple(reversed(path))
-
-
-def _generate(tree: exp.Expression) -> str:
+def _generate(tree: exp.Expr) -> str:
     return tree.sql(dialect=WRITE)
 
 
@@ -76,7 +91,7 @@ def translate(
 ) -> list[str]:
     """Spark statements doing what `sql` does; `columns_of(table)` names a table's columns
     (an UPDATE rewrites whole rows)."""
-    tree = sqlglot.parse_one(sql, read=READ)
+    tree = sqlglot.parse_one(number_placeholders(sql) if params else sql, read=READ)
     if params:
         tree = bind(tree, params)
     if isinstance(tree, exp.Delete):
