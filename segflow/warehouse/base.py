@@ -165,7 +165,7 @@ class Warehouse(ABC):
     def ensure_tables(self, tables: Iterable[Table]) -> None:
         """Create those of segflow's own tables that are missing (and their schemas)."""
         tables = list(tables)
-        for schema in sorted({t.schema for t in tables if t.schema}):
+        for schema in sorted({t.schema or self.output_schema for t in tables}):
             self.execute(f"create schema if not exists {schema}")
         for table in tables:
             self.execute(self.create_table_sql(table))

@@ -16,6 +16,7 @@ from typing import Any
 import pyarrow as pa
 
 from segflow.settings import Settings
+from segflow.spark.connection import quote as spark_quote
 from segflow.warehouse.base import RelationKind, Warehouse
 from segflow.warehouse.spark_sql import translate
 from segflow.warehouse.tables import SqlType
@@ -27,7 +28,7 @@ class SparkWarehouse(Warehouse):
     output_schema = "main"
     atomic_transactions = False
     constraints = False  # Parquet tables keep neither NOT NULL nor keys
-    identifier_quote = "`"
+    # `quote` writes segflow's SQL, which `translate` reads as DuckDB's: "..." (Spark gets `...`).
     sql_types = {
         SqlType.TEXT: "STRING",
         SqlType.BOOLEAN: "BOOLEAN",
@@ -86,7 +87,7 @@ class SparkWarehouse(Warehouse):
     def _names(self, command: str, schema: str) -> set[str]:
         if not self._schema_exists(schema):
             return set()
-        rows = self._conn.query(f"{command} in {self.quote(schema)}")
+        rows = self._conn.query(f"{command} in {spark_quote(schema)}")
         # (namespace, name, isTemporary): temporary views have no namespace
         return {r[1].lower() for r in rows if not r[2]}
 
@@ -105,7 +106,7 @@ class SparkWarehouse(Warehouse):
         return sorted(self._names("show tables", schema))
 
     def columns(self, schema: str, table: str) -> list[str]:
-        rows = self._conn.query(f"describe {self.quote(schema)}.{self.quote(table)}")
+        rows = self._conn.query(f"describe {spark_quote(schema)}.{spark_quote(table)}")
         names = []
         for row in rows:
             name = (row[0] or "").strip()
