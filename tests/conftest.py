@@ -1,7 +1,9 @@
-"""Fixtures: a project environment on each real engine (DuckDB file, PostgreSQL database).
+"""Fixtures: a project environment on each real engine (DuckDB file, PostgreSQL database,
+Spark through one local Thrift server for the whole test session).
 
 PostgreSQL tests skip with a reason when no server is reachable, except with CI=true, where
-they fail instead: CI must run them.
+they fail instead: CI must run them. Spark tests (marker `spark`) skip without the `spark`
+extra (`./bootstrap --with spark`), except with CI=true; `.ci/run` gives them their own step.
 """
 
 from __future__ import annotations
@@ -40,6 +42,15 @@ ENV_VARS = (
     "PGUSER",
     "PGPASSWORD",
     "PGDATABASE",
+    "SEGFLOW_SPARK_DIR",
+    "SEGFLOW_SPARK_MASTER",
+    "SEGFLOW_SPARK_HOST",
+    "SEGFLOW_SPARK_PORT",
+)
+# The tests' own Spark server: its own port and folder, never a user's server or metastore.
+SPARK_TEST_PORT = os.environ.get("SEGFLOW_TEST_SPARK_PORT", "10029")
+SPARK_TEST_DIR = Path(
+    os.environ.get("SEGFLOW_TEST_SPARK_DIR", str(Path(__file__).resolve().parent.parent / "data" / "spark-tests"))
 )
 
 
@@ -87,6 +98,36 @@ def postgres_database() -> Iterator[str]:
             conn.execute(f'drop database if exists "{name}" with (force)')
 
 
+def spark_problem() -> str | None:
+    import importlib.util
+
+    if importlib.util.find_spec("pyspark") is None or importlib.util.find_spec("pyhive") is None:
+        return "the spark extra is not installed: ./bootstrap --with spark"
+    return None
+
+
+def require_spark() -> None:
+    problem = spark_problem()
+    if problem is None:
+        return
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"CI=true requires Spark: {problem}")
+    pytest.skip(problem)
+
+
+def reset_spark() -> None:
+    """An empty Spark warehouse for the next project: every schema of the tests' server but
+    `default` dropped (one server serves the session: a JVM start costs ~20 s)."""
+    from segflow.spark.connection import SparkConnection, quote
+    from segflow.spark.server import SparkServerSettings
+
+    settings = SparkServerSettings(spark_dir=SPARK_TEST_DIR, port=int(SPARK_TEST_PORT))
+    with SparkConnection(settings) as conn:
+        for (schema,) in conn.query("show schemas"):
+            if schema != "default":
+                conn.execute(f"drop schema if exists {quote(schema)} cascade")
+
+
 def copy_dbt_project(dest: Path) -> Path:
     """The project's dbt project without artifacts or generated models, for a test to compile."""
     shutil.copytree(
@@ -120,6 +161,11 @@ def configure_project(
         mp.setenv("PGPORT", PG_PORT)
         mp.setenv("PGUSER", PG_USER)
         mp.setenv("PGDATABASE", database)
+    if engine == "spark":
+        require_spark()
+        mp.setenv("SEGFLOW_SPARK_DIR", str(SPARK_TEST_DIR))
+        mp.setenv("SEGFLOW_SPARK_PORT", SPARK_TEST_PORT)
+        reset_spark()
     settings = load_settings(dotenv=False)
     compile_segments(settings)
     return settings
@@ -130,6 +176,9 @@ def compile_segments(settings: Settings) -> None:
 
 
 ENGINES = ["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)]
+# The suites that hold all three engines against each other (their Spark runs are the
+# `spark` step of .ci/run).
+ALL_ENGINES = [*ENGINES, pytest.param("spark", marks=pytest.mark.spark)]
 
 
 def project_per_engine(request, tmp_path_factory, name: str, make) -> Iterator:

@@ -18,7 +18,7 @@ import pyarrow as pa
 from segflow.settings import Settings
 from segflow.spark.connection import quote as spark_quote
 from segflow.warehouse.base import RelationKind, Warehouse
-from segflow.warehouse.spark_sql import translate
+from segflow.warehouse.spark_sql import GUARD, translate
 from segflow.warehouse.tables import SqlType
 
 
@@ -66,6 +66,10 @@ class SparkWarehouse(Warehouse):
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
         for statement in self._statements(sql, params):
+            if statement.startswith(GUARD):
+                if not self._conn.query(statement):
+                    return  # no row to delete or update
+                continue
             self._conn.execute(statement)
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:

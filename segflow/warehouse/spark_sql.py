@@ -9,7 +9,8 @@ into SQL), and:
 - `update t set a = x where c` rewrites every row, a column at a time `case when c ...`;
 - `create temporary table` becomes a table of the session's database, dropped by its caller.
 
-Each becomes a few statements; the caller runs them in order.
+Each becomes a few statements; the caller runs them in order, and stops after a first
+statement marked GUARD that finds no row (nothing to delete or update: no rewrite).
 """
 
 from __future__ import annotations
@@ -113,9 +114,15 @@ def _table_name(table: exp.Table) -> str:
     return ".".join(part.name for part in table.parts)
 
 
-def _rewrite(table: str, select: str) -> list[str]:
+GUARD = "-- segflow: skip the rest unless this finds a row\n"
+
+
+def _rewrite(table: str, select: str, condition: str | None = None) -> list[str]:
+    """Rewrite `table` as `select`; with `condition`, only when a row meets it (the first
+    statement is then a guard query, marked GUARD: most deletes find nothing to delete)."""
     scratch = f"{table}{SCRATCH_SUFFIX}"
-    return [
+    guard = [f"{GUARD}select 1 from {table} where {condition} limit 1"] if condition else []
+    return guard + [
         f"drop table if exists {scratch}",
         f"create table {scratch} as {select}",
         f"insert overwrite table {table} select * from {scratch}",
@@ -128,8 +135,8 @@ def _delete(tree: exp.Delete) -> list[str]:
     where = tree.args.get("where")
     if where is None:
         return [f"truncate table {table}"]
-    condition = _generate(where.this)
-    return _rewrite(table, f"select * from {table} where not coalesce(({condition}), false)")
+    condition = f"coalesce(({_generate(where.this)}), false)"
+    return _rewrite(table, f"select * from {table} where not {condition}", condition)
 
 
 def _update(tree: exp.Update, columns_of: Callable[[str], list[str]]) -> list[str]:
@@ -140,11 +147,15 @@ def _update(tree: exp.Update, columns_of: Callable[[str], list[str]]) -> list[st
         eq.this.name: _generate(eq.expression) for eq in tree.expressions
     }
     where = tree.args.get("where")
-    condition = f"coalesce(({_generate(where.this)}), false)" if where is not None else "true"
+    condition = f"coalesce(({_generate(where.this)}), false)" if where is not None else None
     select = ", ".join(
-        f"case when {condition} then {assignments[c]} else `{c}` end as `{c}`"
+        (
+            f"case when {condition} then {assignments[c]} else `{c}` end as `{c}`"
+            if condition
+            else f"{assignments[c]} as `{c}`"
+        )
         if c in assignments
         else f"`{c}`"
         for c in columns_of(table)
     )
-    return _rewrite(table, f"select {select} from {table}")
+    return _rewrite(table, f"select {select} from {table}", condition)

@@ -25,7 +25,7 @@ from segflow.history.record import (
 from segflow.publication.publish import BUILDS
 from segflow.segments.project import load_project
 from segflow.warehouse import Warehouse, open_warehouse
-from tests.conftest import ENGINES, configure_project, project_per_engine
+from tests.conftest import ALL_ENGINES, configure_project, project_per_engine
 from tests.feedfiles import deliver
 
 CUSTOMERS = (
@@ -85,7 +85,7 @@ JUST_SIGNED_UP = {d: (0, 0) for d in DAYS} | {date(2026, 3, 5): (1, 1), date(202
 JUST_SIGNED_UP[date(2026, 3, 7)] = (0, 0)
 
 
-@pytest.fixture(scope="module", params=ENGINES)
+@pytest.fixture(scope="module", params=ALL_ENGINES)
 def timeline(request, tmp_path_factory):
     yield from project_per_engine(request, tmp_path_factory, "history", _project)
 

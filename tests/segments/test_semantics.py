@@ -21,7 +21,7 @@ from segflow.publication.publish import BUILDS
 from segflow.segments.project import load_project
 from segflow.warehouse import open_warehouse
 from tests.conftest import (
-    ENGINES,
+    ALL_ENGINES,
     compile_segments,
     configure_project,
     project_per_engine,
@@ -29,7 +29,7 @@ from tests.conftest import (
 from tests.segments.fixture_data import SEGMENTS, D, write_feeds, write_segments
 
 
-@pytest.fixture(scope="module", params=ENGINES)
+@pytest.fixture(scope="module", params=ALL_ENGINES)
 def built(request, tmp_path_factory):
     """A project with the hand-made feeds and segments, built as of D."""
     yield from project_per_engine(request, tmp_path_factory, "semantics", _build)

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from segflow.warehouse.spark_sql import translate
+from segflow.warehouse.spark_sql import GUARD, translate
 
 COLUMNS = {"main.segflow_builds": ["slot", "run_id", "as_of", "built_at", "published_at"]}
 
@@ -50,6 +50,10 @@ def test_dialect_differences_are_rendered():
 def test_delete_keeps_the_rows_where_the_condition_is_not_true():
     statements = translate(
         "delete from main.segflow_builds where published_at is null", (), COLUMNS.__getitem__
+    )
+    assert statements[0] == (
+        f"{GUARD}select 1 from main.segflow_builds "
+        "where coalesce((published_at IS NULL), false) limit 1"
     )
     create = next(s for s in statements if s.startswith("create table"))
     assert "where not coalesce((published_at IS NULL), false)" in create
