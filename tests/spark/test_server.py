@@ -27,7 +27,7 @@ def settings(tmp_path_factory):
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     folder = tmp_path_factory.mktemp("spark")
     s = SparkServerSettings.from_env(
-        {"SEGFLOW_SPARK_DIR": str(folder), "SEGFLOW_SPARK_PORT": "10019"}
+        {"SEGFLOW_SPARK_DIR": str(folder), "SEGFLOW_SPARK_PORT": "10039"}
     )
     took = ensure_running(s)
     assert took > 0
