@@ -56,7 +56,8 @@ def all_features(project: SegmentProject) -> list[Feature]:
     seen: dict[str, Feature] = {}
     for name in project.segments:
         for feature in segment_features(project.definition(name)):
-            seen.setdefault(feature.column, feature)
+            if seen.setdefault(feature.column, feature) != feature:  # a name must mean one thing
+                raise ValueError(f"two features are named {feature.column}")
     return sorted(seen.values(), key=lambda f: f.column)
 
 

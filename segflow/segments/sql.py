@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
@@ -319,11 +320,76 @@ class Feature:
 
     @property
     def column(self) -> str:
-        return f"{self.metric}_{self.key}"
+        """The features model's column: what it counts, over which lines (`revenue_last_12m`,
+        `orders_brand_nordlicht_last_14d_cde495`), with a short hash where the words alone
+        could name two features (values beyond lower-case letters and digits, or long names)."""
+        # Words alone name one feature only without a where-filter and with one plain event:
+        # values and event lists could run into each other's words (`a_b` and `a`, `b`).
+        plain = not self.where and len(self.events) <= 1 and _plain(list(self.events))
+        return _name(self.metric, self.filter_words, self.key, plain)
+
+    @property
+    def filter_words(self) -> list[str]:
+        """The row filter in words: events, where, window."""
+        words = [_slug(e) for e in self.events]
+        for column, op, value in self.where:
+            words += [column, *_OP_WORDS[op], *_value_words(value)]
+        if self.window is not None:
+            w = self.window
+            if w.last is not None:
+                words += ["last", _slug(str(w.last))]
+            if w.from_ is not None:
+                words += ["from", *_value_words(w.from_)]
+            if w.to is not None:
+                words += ["to", *_value_words(w.to)]
+        return [w for w in words if w]
 
     @property
     def is_loyalty(self) -> bool:
         return self.metric in LOYALTY_METRICS
+
+
+# Comparison operators in column names (`eq` needs no word: `brand_nordlicht`).
+_OP_WORDS: dict[str, tuple[str, ...]] = {
+    "eq": (),
+    "ne": ("not",),
+    "gt": ("over",),
+    "gte": ("at_least",),
+    "lt": ("under",),
+    "lte": ("at_most",),
+    "between": ("between",),
+    "in": ("in",),
+    "not_in": ("not_in",),
+    "contains": ("containing",),
+    "starts_with": ("starting",),
+    "is": ("is",),
+}
+_MAX_NAME = 54  # PostgreSQL cuts identifiers at 63 bytes: room for suffixes such as _amount
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_")
+
+
+def _value_words(value: Any) -> list[str]:
+    if isinstance(value, tuple | list):
+        return [w for v in value for w in (_value_words(v) or ["and"])][:6]
+    text = str(_jsonable(value))
+    return [_slug(text.replace("-", "minus_", 1) if text.startswith("-") else text)]
+
+
+def _plain(values: list[str]) -> bool:
+    """Whether words made of these values tell every value apart: lower-case letters and
+    digits, words separated by one underscore (else `Nordlicht` and `nordlicht`, or `a-b` and
+    `a b`, would share a name)."""
+    return all(re.fullmatch(r"[a-z0-9]+(_[a-z0-9]+)*", v) for v in values)
+
+
+def _name(head: str, words: list[str], key: str, plain: bool = True) -> str:
+    name = "_".join([head, *words])
+    if len(name) > _MAX_NAME or not plain:
+        name = f"{name[: _MAX_NAME - 7].rstrip('_')}_{key[:6]}"
+    return name
 
 
 def _jsonable(value: Any) -> Any:
@@ -433,6 +499,14 @@ def _event_aggregate(feature: Feature, ctx: Context) -> str:
     return ctx.days_between(ctx.as_of, last)
 
 
+def _filter_name(feature: Feature, row_filter: str) -> str:
+    """A line filter's flag column: `in_last_365d`, `in_every_line` (the words of the filter,
+    hashed where they could name two filters)."""
+    values = [str(_jsonable(v)) for *_, v in feature.where]
+    digest = hashlib.sha256(row_filter.encode()).hexdigest()
+    return _name("in", feature.filter_words or ["every_line"], digest, _plain(values))
+
+
 def _sales_features_sql(chosen: list[Feature], ctx: Context) -> str:
     """Sales features over one scan of the lines up to D.
 
@@ -442,10 +516,19 @@ def _sales_features_sql(chosen: list[Feature], ctx: Context) -> str:
     dates aggregate straight per customer. Both groupings see every customer with lines.
     """
     filters: dict[str, str] = {}  # row filter SQL -> its column
+    shown: dict[str, str] = {}  # row filter SQL -> as the model shows it, a line per condition
     filter_of: dict[Feature, str] = {}
     for feature in chosen:
-        row_filter = _when(_row_filter(feature, "lines", "occurred_on", ctx))
-        filter_of[feature] = filters.setdefault(row_filter, f"w{len(filters)}")
+        conditions = _row_filter(feature, "lines", "occurred_on", ctx)
+        row_filter = _when(conditions)
+        if row_filter not in filters:
+            filters[row_filter] = _filter_name(feature, row_filter)
+            shown[row_filter] = (
+                "(\n            " + "\n            and ".join(conditions) + "\n        )"
+                if len(conditions) > 1
+                else row_filter
+            )
+        filter_of[feature] = filters[row_filter]
     alias = filter_of.__getitem__
 
     orders = sorted({alias(f) for f in chosen if f.metric in ("orders", "avg_order_value")})
@@ -475,7 +558,7 @@ def _sales_features_sql(chosen: list[Feature], ctx: Context) -> str:
         }[feature.metric]
 
     keep = ["customer_id", "transaction_id", "occurred_on", "quantity", "amount"]
-    flag_columns = "".join(f",\n        {sql} as {a}" for sql, a in filters.items())
+    flag_columns = "".join(f",\n        {shown[sql]} as {a}" for sql, a in filters.items())
     total_columns = "".join(f",\n        {sql} as {c}" for c, sql in totals.items())
     order_flags = "".join(
         f",\n            max(case when lines.{a} and lines.quantity > 0 then 1 else 0 end) as {a}"
@@ -674,7 +757,7 @@ class Segments:
                 f"when {condition_sql(t.when, ctx, self)} then {text_literal(t.name, ctx)}"
                 for t in spec.definition.tiers or []
             ]
-            self._tier[name] = "(case " + " ".join(cases) + " end)"
+            self._tier[name] = "(case\n        " + "\n        ".join(cases) + "\n    end)"
         return self._tier[name]
 
     def member(self, name: str) -> str:

@@ -16,8 +16,8 @@ with events as (
 
 select
     events.customer_id,
-    count(case when coalesce(events.event_type in (lower(trim('reward_redeemed'))), false) and events.occurred_on > cast({{ as_of_date() }} + interval '-30 day' as date) then 1 end) as events_1b180273ff,
-    count(case when coalesce((events.channel = lower(trim('app'))), false) and events.occurred_on > cast({{ as_of_date() }} + interval '-30 day' as date) then 1 end) as events_363398f519,
-    sum(case when true then events.points end) as points_bd00f8d440
+    count(case when coalesce((events.channel = lower(trim('app'))), false) and events.occurred_on > cast({{ as_of_date() }} + interval '-30 day' as date) then 1 end) as events_channel_app_last_30d_363398,
+    count(case when coalesce(events.event_type in (lower(trim('reward_redeemed'))), false) and events.occurred_on > cast({{ as_of_date() }} + interval '-30 day' as date) then 1 end) as events_reward_redeemed_last_30d,
+    sum(case when true then events.points end) as points
 from events
 group by events.customer_id

@@ -4,23 +4,31 @@
 select
     p.customer_id,
     p.as_of,
-    (coalesce((coalesce(e.events_363398f519, 0) >= 1), false)) as m_app_active_30d,
+    (coalesce((coalesce(e.events_channel_app_last_30d_363398, 0) >= 1), false)) as m_app_active_30d,
     (coalesce((p.app_user = true), false)) as m_app_users,
     (coalesce((p.days_until_birthday < 14), false)) as m_birthday_next_14d,
     (p.customer_id in ('C000007', 'C000042', 'C000123', 'C000777', 'C001234', 'C999999')) as m_employees,
-    (coalesce((s.days_since_last_order_cb9c1e1668 > 180), false)) as m_lapsed,
-    ((case when coalesce((coalesce(s.revenue_ce08dff9e0, 0) >= 1000), false) then 'gold' when coalesce((coalesce(s.revenue_ce08dff9e0, 0) >= 750), false) then 'silver' when coalesce((coalesce(s.revenue_ce08dff9e0, 0) >= 500), false) then 'bronze' end) is not null) as m_loyalty_status,
-    (case when coalesce((coalesce(s.revenue_ce08dff9e0, 0) >= 1000), false) then 'gold' when coalesce((coalesce(s.revenue_ce08dff9e0, 0) >= 750), false) then 'silver' when coalesce((coalesce(s.revenue_ce08dff9e0, 0) >= 500), false) then 'bronze' end) as t_loyalty_status,
+    (coalesce((s.days_since_last_order > 180), false)) as m_lapsed,
+    ((case
+        when coalesce((coalesce(s.revenue_last_365d, 0) >= 1000), false) then 'gold'
+        when coalesce((coalesce(s.revenue_last_365d, 0) >= 750), false) then 'silver'
+        when coalesce((coalesce(s.revenue_last_365d, 0) >= 500), false) then 'bronze'
+    end) is not null) as m_loyalty_status,
+    (case
+        when coalesce((coalesce(s.revenue_last_365d, 0) >= 1000), false) then 'gold'
+        when coalesce((coalesce(s.revenue_last_365d, 0) >= 750), false) then 'silver'
+        when coalesce((coalesce(s.revenue_last_365d, 0) >= 500), false) then 'bronze'
+    end) as t_loyalty_status,
     ((p.email is null)) as m_missing_email,
-    (coalesce((coalesce(s.orders_c140f39316, 0) = 0), false)) as m_never_ordered,
+    (coalesce((coalesce(s.orders, 0) = 0), false)) as m_never_ordered,
     (coalesce((p.signup_date >= cast({{ as_of_date() }} + interval '-6 day' as date)), false)) as m_new_customers,
-    (coalesce((coalesce(s.orders_cde4956170, 0) >= 1), false)) as m_nordlicht_buyers_14d,
-    (coalesce((coalesce(s.orders_c140f39316, 0) = 1), false)) as m_one_time_buyers,
-    (coalesce((coalesce(e.points_bd00f8d440, 0) > 1000), false)) as m_points_over_1000,
-    (coalesce((coalesce(s.orders_c140f39316, 0) >= 2), false)) as m_repeat_buyers,
-    (coalesce((coalesce(e.events_1b180273ff, 0) >= 1), false)) as m_reward_redeemed_30d,
+    (coalesce((coalesce(s.orders_brand_nordlicht_campaign_code_is_missing_cde495, 0) >= 1), false)) as m_nordlicht_buyers_14d,
+    (coalesce((coalesce(s.orders, 0) = 1), false)) as m_one_time_buyers,
+    (coalesce((coalesce(e.points, 0) > 1000), false)) as m_points_over_1000,
+    (coalesce((coalesce(s.orders, 0) >= 2), false)) as m_repeat_buyers,
+    (coalesce((coalesce(e.events_reward_redeemed_last_30d, 0) >= 1), false)) as m_reward_redeemed_30d,
     ((exists (select 1 from {{ ref('int_segment_attribute_values') }} as a where a.customer_id = p.customer_id and a.attribute = 'diet' and coalesce((lower(trim(a.value)) = lower(trim('vegan'))), false)))) as m_vegan,
-    ((coalesce((coalesce(s.orders_c140f39316, 0) > 10), false) and coalesce((coalesce(s.revenue_bdc5cf76f7, 0) > 1000), false)) and not (p.customer_id in ('C000007', 'C000042', 'C000123', 'C000777', 'C001234', 'C999999'))) as m_vip,
+    ((coalesce((coalesce(s.orders, 0) > 10), false) and coalesce((coalesce(s.revenue, 0) > 1000), false)) and not (p.customer_id in ('C000007', 'C000042', 'C000123', 'C000777', 'C001234', 'C999999'))) as m_vip,
     ((coalesce((lower(trim(p.gender)) = lower(trim('f'))), false) and coalesce((p.age between 40 and 50), false))) as m_women_40_50
 from {{ ref('dim_population') }} as p
 left join {{ ref('int_segment_sales_features') }} as s

@@ -20,9 +20,13 @@ lines as (
 
     select
         lines.*,
-        true as w0,
-        coalesce((lines.brand = lower(trim('Nordlicht'))), false) and (lines.campaign_code is null) and lines.occurred_on > cast({{ as_of_date() }} + interval '-14 day' as date) as w1,
-        lines.occurred_on > cast({{ as_of_date() }} + interval '-365 day' as date) as w2
+        true as in_every_line,
+        (
+            coalesce((lines.brand = lower(trim('Nordlicht'))), false)
+            and (lines.campaign_code is null)
+            and lines.occurred_on > cast({{ as_of_date() }} + interval '-14 day' as date)
+        ) as in_brand_nordlicht_campaign_code_is_missing_las_a4115a,
+        lines.occurred_on > cast({{ as_of_date() }} + interval '-365 day' as date) as in_last_365d
     from prepared as lines
 
 ),
@@ -31,9 +35,9 @@ totals as (
 
     select
         lines.customer_id,
-        max(case when lines.w0 and lines.quantity > 0 then lines.occurred_on end) as w0_max,
-        sum(case when lines.w0 then lines.amount end) as w0_amount,
-        sum(case when lines.w2 then lines.amount end) as w2_amount
+        max(case when lines.in_every_line and lines.quantity > 0 then lines.occurred_on end) as in_every_line_max,
+        sum(case when lines.in_every_line then lines.amount end) as in_every_line_amount,
+        sum(case when lines.in_last_365d then lines.amount end) as in_last_365d_amount
     from lines
     group by lines.customer_id
 
@@ -43,14 +47,14 @@ orders as (
 
     select
         per_transaction.customer_id,
-        sum(per_transaction.w0) as w0_orders,
-        sum(per_transaction.w1) as w1_orders
+        sum(per_transaction.in_brand_nordlicht_campaign_code_is_missing_las_a4115a) as in_brand_nordlicht_campaign_code_is_missing_las_a4115a_orders,
+        sum(per_transaction.in_every_line) as in_every_line_orders
     from (
         select
             lines.customer_id,
             lines.transaction_id,
-            max(case when lines.w0 and lines.quantity > 0 then 1 else 0 end) as w0,
-            max(case when lines.w1 and lines.quantity > 0 then 1 else 0 end) as w1
+            max(case when lines.in_brand_nordlicht_campaign_code_is_missing_las_a4115a and lines.quantity > 0 then 1 else 0 end) as in_brand_nordlicht_campaign_code_is_missing_las_a4115a,
+            max(case when lines.in_every_line and lines.quantity > 0 then 1 else 0 end) as in_every_line
         from lines
         group by lines.customer_id, lines.transaction_id
     ) as per_transaction
@@ -60,11 +64,11 @@ orders as (
 
 select
     t.customer_id,
-    {{ days_between(as_of_date(), "t.w0_max") }} as days_since_last_order_cb9c1e1668,
-    coalesce(o.w0_orders, 0) as orders_c140f39316,
-    coalesce(o.w1_orders, 0) as orders_cde4956170,
-    t.w0_amount as revenue_bdc5cf76f7,
-    t.w2_amount as revenue_ce08dff9e0
+    {{ days_between(as_of_date(), "t.in_every_line_max") }} as days_since_last_order,
+    coalesce(o.in_every_line_orders, 0) as orders,
+    coalesce(o.in_brand_nordlicht_campaign_code_is_missing_las_a4115a_orders, 0) as orders_brand_nordlicht_campaign_code_is_missing_cde495,
+    t.in_every_line_amount as revenue,
+    t.in_last_365d_amount as revenue_last_365d
 from totals as t
 left join orders as o
     on o.customer_id = t.customer_id
