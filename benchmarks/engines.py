@@ -34,8 +34,7 @@ import pyarrow as pa
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.segments import D, generate_data, generate_segments  # noqa: E402
-from segflow.segments.compile import segment_specs  # noqa: E402
+from benchmarks.segments import D, generate_data, generate_segments, model_sql  # noqa: E402
 from segflow.segments.project import load_project  # noqa: E402
 from segflow.segments.sql import (  # noqa: E402
     ATTRIBUTES,
@@ -43,14 +42,6 @@ from segflow.segments.sql import (  # noqa: E402
     FLAGS,
     POPULATION,
     SALES_FEATURES,
-    attribute_values_sql,
-    direct_context,
-    features_sql,
-    flags_sql,
-    membership_sql,
-    population_sql,
-    segment_features,
-    segment_sql,
 )
 from segflow.settings import Settings, load_settings  # noqa: E402
 from segflow.warehouse import Warehouse, open_warehouse  # noqa: E402
@@ -112,24 +103,15 @@ def build_statements(project, dialect: str) -> list[str]:
         "segment_membership": "bench.segment_membership",
         **{f"seg_{n}": f"bench.seg_{n}" for n in project.segments},
     }
-    ctx = direct_context(D, relations, dialect)
-    names = project.ordered()
-    specs = segment_specs(project, names)
-    features = [f for spec in specs for f in segment_features(spec.definition)]
-    tables = [
-        (POPULATION, population_sql(ctx)),
-        (ATTRIBUTES, attribute_values_sql(ctx)),
-        (SALES_FEATURES, features_sql(features, False, ctx)),
-        (EVENT_FEATURES, features_sql(features, True, ctx)),
-        (FLAGS, flags_sql(specs, ctx)),
-    ] + [(f"seg_{n}", segment_sql(n, project.definition(n).kind == "tiered", ctx)) for n in names]
     statements = []
-    for name, sql in tables:
-        statements += [f"drop table if exists {relations[name]}", f"create table {relations[name]} as {sql}"]
-    tiered = [(n, project.definition(n).kind == "tiered") for n in sorted(names)]
-    statements.append(
-        f"create or replace view {relations['segment_membership']} as {membership_sql(tiered, ctx)}"
-    )
+    for name, sql in model_sql(project, relations, dialect):
+        if name == "segment_membership":
+            statements.append(f"create or replace view {relations[name]} as {sql}")
+        else:
+            statements += [
+                f"drop table if exists {relations[name]}",
+                f"create table {relations[name]} as {sql}",
+            ]
     return statements
 
 
@@ -208,7 +190,9 @@ def main() -> None:
             loads[engine] = load(wh, data)
             print(f"{engine}: connected in {connect:.1f} s, loaded in {loads[engine]:.1f} s")
 
-        runs: dict[str, dict[str, list[float]]] = {e: {"floor": [], "segflow": []} for e in warehouses}
+        runs: dict[str, dict[str, list[float]]] = {
+            e: {"floor": [], "segflow": []} for e in warehouses
+        }
         for _ in range(args.rounds):
             for engine, wh in warehouses.items():
                 runs[engine]["floor"].append(timed(wh, FLOOR))
@@ -219,7 +203,9 @@ def main() -> None:
             for engine, wh in warehouses.items()
         }
         print()
-        print(f"{'engine':<10} {'floor s':>9} {'segflow s':>10} {'× floor':>8} {'× DuckDB':>9}  members")
+        print(
+            f"{'engine':<10} {'floor s':>9} {'segflow s':>10} {'× floor':>8} {'× DuckDB':>9}  members"
+        )
         duck = statistics.median(runs["duckdb"]["segflow"]) if "duckdb" in runs else None
         for engine, timings in runs.items():
             floor = statistics.median(timings["floor"])

@@ -280,30 +280,30 @@ def same_metrics_one_pass(project) -> list[str]:
     ]
 
 
-def segflow_statements(project, relations: dict[str, str]) -> list[str]:
-    ctx = direct_context(D, relations)
+def model_sql(project, relations: dict[str, str], dialect: str = "duckdb") -> list[tuple[str, str]]:
+    """(model, SQL) of the generated models for every segment, in dependency order, as dbt
+    runs them; `segment_membership` last (a view)."""
+    ctx = direct_context(D, relations, dialect)
     names = project.ordered()
     specs = segment_specs(project, names)
     features = [f for spec in specs for f in segment_features(spec.definition)]
-    tables = [
+    tiered = [(n, project.definition(n).kind == "tiered") for n in sorted(names)]
+    return [
         (POPULATION, population_sql(ctx)),
         (ATTRIBUTES, attribute_values_sql(ctx)),
         (SALES_FEATURES, features_sql(features, False, ctx)),
         (EVENT_FEATURES, features_sql(features, True, ctx)),
         (FLAGS, flags_sql(specs, ctx)),
-    ] + [(f"seg_{n}", segment_sql(n, project.definition(n).kind == "tiered", ctx)) for n in names]
-    tables.append(
-        (
-            "segment_membership",
-            membership_sql(
-                [(n, project.definition(n).kind == "tiered") for n in sorted(names)], ctx
-            ),
-        )
-    )
+        *[(f"seg_{n}", segment_sql(n, project.definition(n).kind == "tiered", ctx)) for n in names],
+        ("segment_membership", membership_sql(tiered, ctx)),
+    ]
+
+
+def segflow_statements(project, relations: dict[str, str]) -> list[str]:
     return [
         f"create or replace {'view' if name == 'segment_membership' else 'table'} "
         f"{relations[name]} as {sql}"
-        for name, sql in tables
+        for name, sql in model_sql(project, relations)
     ]
 
 

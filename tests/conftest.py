@@ -115,12 +115,25 @@ def require_spark() -> None:
     pytest.skip(problem)
 
 
+_spark_started = False
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """Stop the tests' Spark server when this session used it."""
+    if _spark_started:
+        from segflow.spark.server import SparkServerSettings, stop
+
+        stop(SparkServerSettings(spark_dir=SPARK_TEST_DIR, port=int(SPARK_TEST_PORT)))
+
+
 def reset_spark() -> None:
     """An empty Spark warehouse for the next project: every schema of the tests' server but
     `default` dropped (one server serves the session: a JVM start costs ~20 s)."""
     from segflow.spark.connection import SparkConnection, quote
     from segflow.spark.server import SparkServerSettings
 
+    global _spark_started
+    _spark_started = True
     settings = SparkServerSettings(spark_dir=SPARK_TEST_DIR, port=int(SPARK_TEST_PORT))
     with SparkConnection(settings) as conn:
         for (schema,) in conn.query("show schemas"):

@@ -90,14 +90,10 @@ def spark_literal(value: Any) -> str:
     raise TypeError(f"cannot bind a {type(value).__name__} to a Spark SQL statement")
 
 
-def bind(sql: str, params: Sequence[Any]) -> str:
-    """Replace each `?` placeholder of `sql` by its value's literal. A `?` inside a string
-    literal ('…', "…"), a backquoted identifier or a comment is text, not a placeholder."""
-    if not params:
-        return sql
-    out: list[str] = []
-    values = iter(params)
-    used = 0
+def placeholder_positions(sql: str) -> list[int]:
+    """Where the `?` placeholders of `sql` are. A `?` inside a string literal ('…', "…"), a
+    backquoted identifier or a comment is text, not a placeholder."""
+    positions: list[int] = []
     i, n = 0, len(sql)
     while i < n:
         ch = sql[i]
@@ -113,31 +109,38 @@ def bind(sql: str, params: Sequence[Any]) -> str:
                         continue
                     break
                 j += 1
-            out.append(sql[i : j + 1])
             i = j + 1
         elif sql.startswith("--", i):
             j = sql.find("\n", i)
-            j = n if j < 0 else j
-            out.append(sql[i:j])
-            i = j
+            i = n if j < 0 else j
         elif sql.startswith("/*", i):
             j = sql.find("*/", i + 2)
-            j = n if j < 0 else j + 2
-            out.append(sql[i:j])
-            i = j
-        elif ch == "?":
-            try:
-                out.append(spark_literal(next(values)))
-            except StopIteration:
-                raise ValueError(f"more ? placeholders than values ({len(params)})") from None
-            used += 1
-            i += 1
+            i = n if j < 0 else j + 2
         else:
-            out.append(ch)
+            if ch == "?":
+                positions.append(i)
             i += 1
-    if used != len(params):
-        raise ValueError(f"{len(params)} values for {used} ? placeholders")
-    return "".join(out)
+    return positions
+
+
+def replace_placeholders(sql: str, replacements: Sequence[str]) -> str:
+    """`sql` with its placeholders replaced, in order, by the given texts."""
+    positions = placeholder_positions(sql)
+    if len(positions) != len(replacements):
+        raise ValueError(f"{len(replacements)} values for {len(positions)} ? placeholders")
+    out, last = [], 0
+    for position, text in zip(positions, replacements, strict=True):
+        out += [sql[last:position], text]
+        last = position + 1
+    return "".join(out) + sql[last:]
+
+
+def bind(sql: str, params: Sequence[Any]) -> str:
+    """Replace each `?` placeholder of `sql` by its value's literal (see
+    `placeholder_positions`)."""
+    if not params:
+        return sql
+    return replace_placeholders(sql, [spark_literal(v) for v in params])
 
 
 def quote(identifier: str) -> str:

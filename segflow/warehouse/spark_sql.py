@@ -23,6 +23,8 @@ from typing import Any
 import sqlglot
 from sqlglot import exp
 
+from segflow.spark.connection import placeholder_positions, replace_placeholders
+
 READ = "duckdb"  # segflow's SQL parses as DuckDB's (it is the dialect DuckDB and PostgreSQL share)
 WRITE = "spark"
 SCRATCH_SUFFIX = "__segflow_rewrite"
@@ -45,32 +47,10 @@ def literal(value: Any) -> exp.Expr:
 
 
 def number_placeholders(sql: str) -> str:
-    """`?` placeholders as `$1`, `$2`, ... in the order written; a `?` inside a string
-    literal, a quoted identifier or a comment is text and stays."""
-    out: list[str] = []
-    count = 0
-    i, n = 0, len(sql)
-    while i < n:
-        ch = sql[i]
-        if ch in "'\"`":
-            j = i + 1
-            while j < n and not (sql[j] == ch and not (j + 1 < n and sql[j + 1] == ch)):
-                j += 2 if sql[j] == ch else 1  # a doubled quote is one character
-            out.append(sql[i : j + 1])
-            i = j + 1
-        elif sql.startswith("--", i) or sql.startswith("/*", i):
-            end = sql.find("\n" if sql[i + 1] == "-" else "*/", i + 2)
-            j = n if end < 0 else end + (0 if sql[i + 1] == "-" else 2)
-            out.append(sql[i:j])
-            i = j
-        elif ch == "?":
-            count += 1
-            out.append(f"${count}")
-            i += 1
-        else:
-            out.append(ch)
-            i += 1
-    return "".join(out)
+    """`?` placeholders as `$1`, `$2`, ... in the order written (a `?` in a literal, a quoted
+    name or a comment stays: `placeholder_positions`)."""
+    count = len(placeholder_positions(sql))
+    return replace_placeholders(sql, [f"${i}" for i in range(1, count + 1)])
 
 
 def bind(tree: exp.Expr, params: Sequence[Any]) -> exp.Expr:
