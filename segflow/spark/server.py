@@ -13,7 +13,7 @@ segflow/settings.py does for the DuckDB file):
     SEGFLOW_SPARK_MASTER         local[2]
     SEGFLOW_SPARK_HOST           127.0.0.1
     SEGFLOW_SPARK_PORT           10009
-    SEGFLOW_SPARK_DRIVER_MEMORY  1g
+    SEGFLOW_SPARK_DRIVER_MEMORY  2g
     SEGFLOW_SPARK_SCHEMA         main (the output schema, as on DuckDB)
 
 A host that is not this machine is a cluster's Thrift server: segflow connects to it and
@@ -66,6 +66,17 @@ BASE_CONF = {
     "spark.hadoop.datanucleus.schema.autoCreateAll": "true",
     "spark.hadoop.hive.metastore.schema.verification": "false",
     "spark.sql.warehouse.dir": "{dir}/warehouse",
+    # A long-lived server runs thousands of statements: its status store (kept even without
+    # the UI) must forget old jobs, or the driver runs out of heap (measured: 1 GB gone after
+    # ~15 minutes of a test session, "OutOfMemoryError ... spark-listener-group-appStatus").
+    "spark.ui.retainedJobs": "50",
+    "spark.ui.retainedStages": "50",
+    "spark.ui.retainedTasks": "2000",
+    "spark.sql.ui.retainedExecutions": "20",
+    "spark.ui.retainedDeadExecutors": "10",
+    "spark.worker.ui.retainedExecutors": "10",
+    "spark.sql.thriftserver.ui.retainedStatements": "50",
+    "spark.sql.thriftserver.ui.retainedSessions": "20",
 }
 
 
@@ -77,7 +88,7 @@ class SparkServerSettings:
     master: str = "local[2]"
     host: str = "127.0.0.1"
     port: int = DEFAULT_PORT
-    driver_memory: str = "1g"
+    driver_memory: str = "2g"
     schema: str = "main"
     extra_conf: Mapping[str, str] = field(default_factory=dict)
 
@@ -109,7 +120,7 @@ class SparkServerSettings:
             master=get("SEGFLOW_SPARK_MASTER", "local[2]"),
             host=get("SEGFLOW_SPARK_HOST", "127.0.0.1"),
             port=int(raw_port),
-            driver_memory=get("SEGFLOW_SPARK_DRIVER_MEMORY", "1g"),
+            driver_memory=get("SEGFLOW_SPARK_DRIVER_MEMORY", "2g"),
             schema=schema.lower(),
         )
 

@@ -24,7 +24,7 @@ from segflow.segments.project import load_project
 from segflow.settings import load_settings
 from segflow.warehouse import Warehouse, open_warehouse
 from tests.conftest import (
-    ALL_ENGINES,
+    ENGINES,
     compile_segments,
     configure_project,
     project_per_engine,
@@ -39,7 +39,7 @@ SEGMENTS = {
 }
 
 
-@pytest.fixture(scope="module", params=ALL_ENGINES)
+@pytest.fixture(scope="module", params=ENGINES)
 def published(request, tmp_path_factory):
     """A project built and published as of D1."""
     yield from project_per_engine(request, tmp_path_factory, "publication", _project)

@@ -25,10 +25,15 @@ from tests.conftest import (
 UNTIL = date(2026, 11, 22)
 
 
-def _build_demo(engine: str, root) -> dict[str, set[tuple[str, str | None]]]:
+def _build_demo(
+    engine: str, root, hot_backfill_days: int | None = None
+) -> dict[str, set[tuple[str, str | None]]]:
     database = postgres_database() if engine == "postgres" else contextlib.nullcontext()
     with pytest.MonkeyPatch.context() as mp, database as name:
         settings = configure_project(mp, root, engine, name)
+        if hot_backfill_days is not None:  # the members of a build need no history
+            mp.setenv("SEGFLOW_HOT_BACKFILL_DAYS", str(hot_backfill_days))
+            settings = settings.model_copy(update={"hot_backfill_days": hot_backfill_days})
         shutil.copytree(PROJECT_ROOT / "segments", settings.segments_dir, dirs_exist_ok=True)
         generate_demo(settings.landing_dir, customers=2500, days=400, until=UNTIL)
         compile_segments(settings)
