@@ -22,8 +22,15 @@ from typing import Any
 
 import sqlglot
 from sqlglot import exp
+from sqlglot.dialects.spark import Spark
 
 from segflow.spark.connection import placeholder_positions, replace_placeholders
+
+# Spark 3+ reads CTEs nested in subqueries and set operations; sqlglot writes Spark as Hive,
+# which cannot, and hoists every CTE to the top, where same-named CTEs of different branches
+# collide (measured with sqlglot 30.30: the history's several days per statement). Keep them
+# where they are written.
+Spark().generator_class.EXPRESSIONS_WITHOUT_NESTED_CTES = set()
 
 READ = "duckdb"  # segflow's SQL parses as DuckDB's (it is the dialect DuckDB and PostgreSQL share)
 WRITE = "spark"

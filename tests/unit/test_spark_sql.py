@@ -90,3 +90,14 @@ def test_a_temporary_table_becomes_a_table_of_the_session():
 def test_decimals_and_nulls_bind():
     sql = _one("select ?, ?", (Decimal("12.50"), None))
     assert sql == "SELECT 12.50, NULL"
+
+
+def test_ctes_nested_in_a_union_stay_where_they_are_written():
+    sql = _one(
+        "insert into t (a) (with x as (select 1 as a) select a from x) "
+        "union all (with x as (select 2 as a) select a from x)"
+    )
+    assert sql == (
+        "INSERT INTO t (a) (WITH x AS (SELECT 1 AS a) SELECT a FROM x) "
+        "UNION ALL (WITH x AS (SELECT 2 AS a) SELECT a FROM x)"
+    )
