@@ -103,7 +103,7 @@ def build_statements(project, dialect: str) -> list[str]:
         "segment_membership": "bench.segment_membership",
         **{f"seg_{n}": f"bench.seg_{n}" for n in project.segments},
     }
-    statements = []
+    statements = [f"drop view if exists {relations['segment_membership']}"]  # it reads the tables
     for name, sql in model_sql(project, relations, dialect):
         if name == "segment_membership":
             statements.append(f"create or replace view {relations[name]} as {sql}")

@@ -150,6 +150,11 @@ def test_stats_of_a_definition_changed_since_the_build_are_refused(built):
 def test_a_build_on_another_day_equals_members_as_of_that_day(built):
     """Runs last in this module: it rebuilds the warehouse as of another day, then D again."""
     settings, project = built
+    if settings.target == "spark":
+        pytest.skip(
+            "two more builds (~10 min on Spark): a second build on Spark is "
+            "tests/spark/test_publication_on_spark.py (`-m 'spark and slow'`)"
+        )
     other = date(2026, 3, 18)
     with open_warehouse(settings) as wh:
         expected = {n: evaluate.evaluate_members(wh, project, n, other) for n in SEGMENTS}

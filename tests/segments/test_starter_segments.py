@@ -26,7 +26,7 @@ UNTIL = date(2026, 11, 22)
 
 
 def _build_demo(
-    engine: str, root, hot_backfill_days: int | None = None
+    engine: str, root, hot_backfill_days: int | None = None, customers: int = 2500, days: int = 400
 ) -> dict[str, set[tuple[str, str | None]]]:
     database = postgres_database() if engine == "postgres" else contextlib.nullcontext()
     with pytest.MonkeyPatch.context() as mp, database as name:
@@ -35,7 +35,7 @@ def _build_demo(
             mp.setenv("SEGFLOW_HOT_BACKFILL_DAYS", str(hot_backfill_days))
             settings = settings.model_copy(update={"hot_backfill_days": hot_backfill_days})
         shutil.copytree(PROJECT_ROOT / "segments", settings.segments_dir, dirs_exist_ok=True)
-        generate_demo(settings.landing_dir, customers=2500, days=400, until=UNTIL)
+        generate_demo(settings.landing_dir, customers=customers, days=days, until=UNTIL)
         compile_segments(settings)
         run_build(settings, as_of=UNTIL)
         project = load_project(settings.segments_dir)
