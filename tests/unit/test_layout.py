@@ -111,3 +111,16 @@ def test_no_import_circles_between_modules_or_packages():
             package(t) for t in targets if package(t) != package(module)
         )
     assert _cycles(packages) == []
+
+
+def test_no_module_outside_the_warehouse_asks_which_engine_it_runs_on():
+    asking = []
+    for path in sorted((ROOT / "segflow").rglob("*.py")):
+        relative = path.relative_to(ROOT).as_posix()
+        if relative.startswith("segflow/warehouse/"):
+            continue
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            code = line.split("#")[0]
+            if ".target ==" in code or ".target !=" in code or "wh.engine" in code:
+                asking.append(f"{relative}:{number}")
+    assert asking == []
