@@ -348,16 +348,24 @@ def _wait_ready(
                 f"{timeout:.0f} s; see {settings.log_file}"
             )
         time.sleep(0.5)
-    from segflow.spark.connection import SparkConnection
+    from pyhive import hive  # the extra's client (a SparkConnection would import this module)
 
     while True:  # the port opens a moment before the first session is served
         try:
-            with SparkConnection(settings, ensure_server=False) as conn:
-                conn.scalar("select 1")
+            conn = hive.connect(host=settings.host, port=settings.port, username="segflow")
+            try:
+                cursor = conn.cursor()
+                cursor.execute("select 1")
+                cursor.fetchall()
+            finally:
+                conn.close()
             return
-        except WarehouseUnavailable:
+        except Exception:  # noqa: BLE001 - thrift's transport errors: not serving yet
             if time.monotonic() > deadline:
-                raise
+                raise WarehouseUnavailable(
+                    f"the Spark Thrift server at {settings.address} opened its port but "
+                    f"serves no session; see {settings.log_file}"
+                ) from None
             time.sleep(0.5)
 
 
