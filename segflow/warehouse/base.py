@@ -21,6 +21,18 @@ from segflow.warehouse.tables import SqlType, Table
 
 RelationKind = Literal["VIEW", "TABLE"]
 
+# The type names DuckDB and PostgreSQL share; an adapter overrides where its engine differs.
+STANDARD_SQL_TYPES = {
+    SqlType.TEXT: "VARCHAR",
+    SqlType.BOOLEAN: "BOOLEAN",
+    SqlType.DATE: "DATE",
+    SqlType.TIMESTAMP: "TIMESTAMP",
+    SqlType.TIMESTAMPTZ: "TIMESTAMPTZ",
+    SqlType.INTEGER: "INTEGER",
+    SqlType.BIGINT: "BIGINT",
+    SqlType.DECIMAL: "DECIMAL(18, 4)",
+}
+
 
 class Warehouse(ABC):
     """A connection to the configured warehouse."""

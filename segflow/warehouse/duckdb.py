@@ -12,8 +12,7 @@ import pyarrow as pa
 
 from segflow.errors import WarehouseUnavailable
 from segflow.settings import Settings
-from segflow.warehouse.base import Warehouse
-from segflow.warehouse.tables import SqlType
+from segflow.warehouse.base import STANDARD_SQL_TYPES, Warehouse
 
 
 class DuckDBWarehouse(Warehouse):
@@ -21,16 +20,7 @@ class DuckDBWarehouse(Warehouse):
     dialect = "duckdb"
     output_schema = "main"
     single_file = True
-    sql_types = {
-        SqlType.TEXT: "VARCHAR",
-        SqlType.BOOLEAN: "BOOLEAN",
-        SqlType.DATE: "DATE",
-        SqlType.TIMESTAMP: "TIMESTAMP",
-        SqlType.TIMESTAMPTZ: "TIMESTAMPTZ",
-        SqlType.INTEGER: "INTEGER",
-        SqlType.BIGINT: "BIGINT",
-        SqlType.DECIMAL: "DECIMAL(18, 4)",
-    }
+    sql_types = STANDARD_SQL_TYPES
 
     def __init__(self, settings: Settings, read_only: bool = False):
         super().__init__(settings, read_only)

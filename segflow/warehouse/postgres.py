@@ -13,7 +13,7 @@ import pyarrow as pa
 
 from segflow.errors import WarehouseUnavailable
 from segflow.settings import Settings
-from segflow.warehouse.base import Warehouse
+from segflow.warehouse.base import STANDARD_SQL_TYPES, Warehouse
 from segflow.warehouse.tables import SqlType
 
 log = logging.getLogger(__name__)
@@ -24,16 +24,7 @@ class PostgresWarehouse(Warehouse):
     dialect = "postgres"
     output_schema = "public"
     drop_cascade = True
-    sql_types = {
-        SqlType.TEXT: "TEXT",
-        SqlType.BOOLEAN: "BOOLEAN",
-        SqlType.DATE: "DATE",
-        SqlType.TIMESTAMP: "TIMESTAMP",
-        SqlType.TIMESTAMPTZ: "TIMESTAMPTZ",
-        SqlType.INTEGER: "INTEGER",
-        SqlType.BIGINT: "BIGINT",
-        SqlType.DECIMAL: "NUMERIC(18, 4)",
-    }
+    sql_types = {**STANDARD_SQL_TYPES, SqlType.TEXT: "TEXT", SqlType.DECIMAL: "NUMERIC(18, 4)"}
 
     def __init__(self, settings: Settings, read_only: bool = False):
         super().__init__(settings, read_only)
