@@ -8,7 +8,7 @@ at the cluster's Thrift server instead. See docs/stack.md, "Spark".
 Nothing here imports Dagster, pyspark or PyHive at import time.
 """
 
-from segflow.spark.connection import SQL_TYPES, SparkConnection, spark_literal
+from segflow.spark.connection import SparkConnection, spark_literal
 from segflow.spark.server import (
     ServerStatus,
     SparkServerSettings,
@@ -19,7 +19,6 @@ from segflow.spark.server import (
 )
 
 __all__ = [
-    "SQL_TYPES",
     "ServerStatus",
     "SparkConnection",
     "SparkServerSettings",

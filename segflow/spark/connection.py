@@ -23,19 +23,7 @@ from typing import Any
 import pyarrow as pa
 
 from segflow.errors import WarehouseUnavailable
-from segflow.feeds import ColumnType
 from segflow.spark.server import SparkServerSettings, ensure_running
-
-# DDL type names (Spark's TIMESTAMP is an instant shown in the session time zone, UTC: the
-# counterpart of TIMESTAMPTZ).
-SQL_TYPES = {
-    ColumnType.STRING: "STRING",
-    ColumnType.BOOLEAN: "BOOLEAN",
-    ColumnType.DATE: "DATE",
-    ColumnType.TIMESTAMP: "TIMESTAMP",
-    ColumnType.INTEGER: "BIGINT",
-    ColumnType.DECIMAL: "DECIMAL(18, 4)",
-}
 
 # PyHive logs every statement at INFO; segflow's own log should not repeat its SQL.
 if logging.getLogger("pyhive").level == logging.NOTSET:
@@ -207,7 +195,6 @@ class SparkConnection:
         if ensure_server:
             ensure_running(self.settings)
         self._conn = self._connect()
-        self._depth = 0
 
     def _connect(self) -> Any:
         try:
@@ -286,11 +273,7 @@ class SparkConnection:
         raised, but what ran before it stays (nothing is rolled back). Each single statement is
         atomic as far as Spark's commit protocol goes: an INSERT or CREATE TABLE AS that fails
         leaves no partial files visible. Nested blocks join the outermost one."""
-        self._depth += 1
-        try:
-            yield
-        finally:
-            self._depth -= 1
+        yield
 
     def table_exists(self, schema: str, table: str) -> bool:
         """A table or view `schema.table` (Spark's names are case-insensitive)."""
@@ -344,7 +327,3 @@ class SparkConnection:
                 batch = []
         if batch:
             self.execute(f"insert into {table} ({columns}) values {', '.join(batch)}")
-
-    # -- schema --------------------------------------------------------------------------------
-    def sql_type(self, column_type: ColumnType) -> str:
-        return SQL_TYPES[column_type]
