@@ -50,7 +50,10 @@ ENV_VARS = (
 # The tests' own Spark server: its own port and folder, never a user's server or metastore.
 SPARK_TEST_PORT = os.environ.get("SEGFLOW_TEST_SPARK_PORT", "10029")
 SPARK_TEST_DIR = Path(
-    os.environ.get("SEGFLOW_TEST_SPARK_DIR", str(Path(__file__).resolve().parent.parent / "data" / "spark-tests"))
+    os.environ.get(
+        "SEGFLOW_TEST_SPARK_DIR",
+        str(Path(__file__).resolve().parent.parent / "data" / "spark-tests"),
+    )
 )
 
 
@@ -185,7 +188,9 @@ def configure_project(
 
 
 def compile_segments(settings: Settings) -> None:
-    compile_project(load_project(settings.segments_dir), settings.segments_dir, settings.dbt_project_dir)
+    compile_project(
+        load_project(settings.segments_dir), settings.segments_dir, settings.dbt_project_dir
+    )
 
 
 ENGINES = ["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)]

@@ -72,8 +72,6 @@ def run_command(names: tuple[str, ...], dry_run: bool, allow_removals: bool) -> 
         sys.exit(1)
 
 
-
-
 @sync_group.command("status")
 @click.argument("name", required=False)
 def status_command(name: str | None) -> None:

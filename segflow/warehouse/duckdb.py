@@ -83,7 +83,9 @@ class DuckDBWarehouse(Warehouse):
         columns = ", ".join(self.quote(name) for name in data.column_names)
         self._conn.register("_segflow_bulk", data)
         try:
-            self._conn.execute(f"insert into {table} ({columns}) select {columns} from _segflow_bulk")
+            self._conn.execute(
+                f"insert into {table} ({columns}) select {columns} from _segflow_bulk"
+            )
         finally:
             self._conn.unregister("_segflow_bulk")
 

@@ -74,9 +74,7 @@ def _generate(tree: exp.Expr) -> str:
     return tree.sql(dialect=WRITE)
 
 
-def translate(
-    sql: str, params: Sequence[Any], columns_of: Callable[[str], list[str]]
-) -> list[str]:
+def translate(sql: str, params: Sequence[Any], columns_of: Callable[[str], list[str]]) -> list[str]:
     """Spark statements doing what `sql` does; `columns_of(table)` names a table's columns
     (an UPDATE rewrites whole rows)."""
     tree = sqlglot.parse_one(number_placeholders(sql) if params else sql, read=READ)
@@ -130,9 +128,7 @@ def _update(tree: exp.Update, columns_of: Callable[[str], list[str]]) -> list[st
     table = _table_name(tree.this)
     if tree.args.get("from"):
         raise ValueError("update ... from is not rewritten for Spark")
-    assignments = {
-        eq.this.name: _generate(eq.expression) for eq in tree.expressions
-    }
+    assignments = {eq.this.name: _generate(eq.expression) for eq in tree.expressions}
     where = tree.args.get("where")
     condition = f"coalesce(({_generate(where.this)}), false)" if where is not None else None
     select = ", ".join(

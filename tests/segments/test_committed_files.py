@@ -16,4 +16,6 @@ def test_generated_models_and_schema_are_fresh(monkeypatch):
     project = load_project(settings.segments_dir)
     assert project.problems == []
     assert len(project.segments) == 17
-    compile_project(project, settings.segments_dir, settings.dbt_project_dir, check=True)  # raises when stale
+    compile_project(
+        project, settings.segments_dir, settings.dbt_project_dir, check=True
+    )  # raises when stale
