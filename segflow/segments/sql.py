@@ -489,6 +489,18 @@ def _when(conditions: list[str]) -> str:
     return " and ".join(conditions) if conditions else "true"
 
 
+def _pruning(row_filters: list[str]) -> str:
+    """A WHERE clause that keeps only the rows some feature counts, so that the grouping
+    works on what the filters and windows leave (a brand over 90 days reads that brand's
+    lines of 90 days), not on all of history. Nothing is lost: a row no feature counts adds
+    nothing to any aggregate, and a customer left without rows reads as a customer without
+    matching rows (null, or zero where docs/segments.md says so). A feature over every row
+    keeps them all."""
+    if not row_filters or "true" in row_filters:
+        return ""
+    return "\n    where " + "\n        or ".join(row_filters)
+
+
 def _event_aggregate(feature: Feature, ctx: Context) -> str:
     when = _when(_row_filter(feature, "events", "occurred_on", ctx))
     if feature.metric == "events":
@@ -597,7 +609,7 @@ lines as (
 
     select
         lines.*{flag_columns}
-    from prepared as lines
+    from prepared as lines{_pruning(list(shown.values()))}
 
 ),
 
@@ -622,6 +634,7 @@ def features_sql(features: Iterable[Feature], loyalty: bool, ctx: Context) -> st
         return _sales_features_sql(chosen, ctx)
     columns = "".join(f",\n    {_event_aggregate(f, ctx)} as {f.column}" for f in chosen)
     keep = ["customer_id", "occurred_on", "points"]
+    row_filters = {_when(_row_filter(f, "events", "occurred_on", ctx)) for f in chosen}
     return f"""with events as (
 
     {_prepared_rows(chosen, "int_events", keep, ctx)}
@@ -630,7 +643,7 @@ def features_sql(features: Iterable[Feature], loyalty: bool, ctx: Context) -> st
 
 select
     events.customer_id{columns}
-from events
+from events{_pruning(sorted(row_filters))}
 group by events.customer_id"""
 
 
