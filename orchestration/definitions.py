@@ -30,7 +30,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         assets=[
             *ingestion_assets,
             dbt_models,
-            make_history_assets(partitions),
+            *make_history_assets(partitions),
             *make_activation_assets(settings),
             bi_duckdb,
         ],

@@ -10,6 +10,7 @@ BUILD_JOB = "build"
 HISTORY_JOB = "history"
 DBT_OP = "segflow_dbt_models"
 HISTORY_OP = "segment_history"
+BACKFILL_OP = "hot_segment_backfill"
 
 
 def make_jobs() -> list:
@@ -18,8 +19,8 @@ def make_jobs() -> list:
         BUILD_JOB,
         selection=dg.AssetSelection.all(),
         description="Ingest new deliveries, build every dbt model as of the partition's day "
-        "and run its tests, then record the day's segment history (and backfill new hot "
-        "segments).",
+        "and run its tests, record the day's segment history and publish, run the syncs, "
+        "then backfill new hot segments.",
     )
     history = dg.define_asset_job(
         HISTORY_JOB,
@@ -44,15 +45,10 @@ def build_run_config(
         "ops": {
             **{op: {"config": {"accept": list(accept)}} for op in ingestion_ops},
             DBT_OP: {"config": dbt_config},
+            BACKFILL_OP: {"config": {"enabled": not select}},
         }
     }
 
 
-def history_run_config(segments: list[str] | None = None, auto_backfill: bool = True) -> dict:
-    return {
-        "ops": {
-            HISTORY_OP: {
-                "config": {"segments": list(segments or []), "auto_backfill": auto_backfill}
-            }
-        }
-    }
+def history_run_config(segments: list[str] | None = None) -> dict:
+    return {"ops": {HISTORY_OP: {"config": {"segments": list(segments or [])}}}}

@@ -50,12 +50,15 @@ def _stage(step: str) -> str:
     """A step's name as the terminal shows it."""
     if step.startswith("raw__"):
         return f"ingest {step[5:]}"
-    return {"segflow_dbt_models": "dbt build", "segment_history": "history and publication"}.get(
-        step, step
-    )
+    return {
+        "segflow_dbt_models": "dbt build",
+        "segment_history": "history and publication",
+        "hot_segment_backfill": "hot-segment backfill",
+    }.get(step, step)
 
 
-_LONG_STAGES = ("segflow_dbt_models", "segment_history")  # a start line, then their progress
+# A start line, then their progress.
+_LONG_STAGES = ("segflow_dbt_models", "segment_history", "hot_segment_backfill")
 
 
 class _ProgressHandler(logging.Handler):
@@ -116,7 +119,7 @@ class _ProgressHandler(logging.Handler):
                 self._say(
                     f"  {'warning' if record.levelno == logging.WARNING else 'error'}: {message}"
                 )
-            elif step == "segment_history":  # what was recorded and published
+            elif step in ("segment_history", "hot_segment_backfill"):  # what was recorded
                 self._say(f"  {message}")
             return
         kind = event.event_type
@@ -238,7 +241,7 @@ def run_history(
             ASSET_PARTITION_RANGE_START_TAG: first.isoformat(),
             ASSET_PARTITION_RANGE_END_TAG: last.isoformat(),
         }
-    config = history_run_config(segments, auto_backfill=False)
+    config = history_run_config(segments)
     return _execute(settings, job_for(settings, HISTORY_JOB), config, tags)
 
 
@@ -355,8 +358,14 @@ def _execute(settings: Settings, job, run_config: dict, tags: dict[str, str]) ->
         )
     print(f"run {result.run_id[:8]}: the full log is in {_shown(log_path)}", file=sys.stderr)
     if not result.success:
+        published = any(
+            event.is_step_success and event.step_key == "segment_history"
+            for event in result.all_events
+        )
         print(
-            "nothing was published: readers see the last published build, as before",
+            "the history and publication step had finished: only what came after it failed"
+            if published
+            else "nothing was published: readers see the last published build, as before",
             file=sys.stderr,
         )
         if blocking:  # say what the data got wrong, not only which step stopped
@@ -408,4 +417,6 @@ _HINTS = {
     "rows goes through with `segflow build --accept FILE`",
     "segflow_dbt_models": "the dbt log in the file above names the model",
     "segment_history": "nothing was recorded; run the build again once the cause is fixed",
+    "hot_segment_backfill": "the build is published; the next build backfills the days still "
+    "missing",
 }

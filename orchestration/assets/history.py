@@ -8,6 +8,11 @@ In a build run the same step publishes the build (segflow/publication/publish.py
 the switch of every published view to the new build and the erasure of erased customers
 from the history commit together. It runs after the blocking quality checks of the models
 it depends on, so a failed check leaves everything published as it was.
+
+The automatic backfill of new hot segments is a step of its own, `hot_segment_backfill`: it
+runs after the publication, last in the run (the syncs and the BI copy go first), in chunks
+that commit one by one (segflow/history/backfill.py). However long it takes and whether it
+fails, the night's build is published.
 """
 
 from datetime import timedelta
@@ -17,12 +22,13 @@ import dagster as dg
 from orchestration.assets.quality import GATED_ASSETS
 from orchestration.resources import WarehouseResource, build_run_id
 from segflow.dbt import manifest_path
+from segflow.history.backfill import Chunk, backfill_hot_segments
 from segflow.history.record import (
     EVENTS,
     HOT_HISTORY,
     MEMBERSHIP_HISTORY,
+    RecordedRange,
     days_between,
-    new_hot_segments,
     record_history,
 )
 from segflow.publication.publish import (
@@ -48,10 +54,18 @@ HISTORY_ASSETS = [HOT_HISTORY, EVENTS, MEMBERSHIP_HISTORY]
 
 class HistoryConfig(dg.Config):
     segments: list[str] = []  # segments to record; empty: all of them
-    auto_backfill: bool = True  # also backfill hot segments without history (nightly runs)
 
 
-def make_history_assets(partitions: dg.PartitionsDefinition) -> dg.AssetsDefinition:
+class BackfillConfig(dg.Config):
+    enabled: bool = True  # off for runs that build a selection of segments
+
+
+def make_history_assets(partitions: dg.PartitionsDefinition) -> list[dg.AssetsDefinition]:
+    """The history step (which publishes a build) and the backfill step after it."""
+    return [_make_history_step(partitions), _make_backfill_step(partitions)]
+
+
+def _make_history_step(partitions: dg.PartitionsDefinition) -> dg.AssetsDefinition:
     specs = [
         dg.AssetSpec(
             HOT_HISTORY,
@@ -101,20 +115,6 @@ def make_history_assets(partitions: dg.PartitionsDefinition) -> dg.AssetsDefinit
                 f"recorded {recorded.days} day(s) {first}..{last} of {len(recorded.segments)} "
                 f"segment(s) in {sum(recorded.seconds.values()):.1f} s"
             )
-            backfilled = None
-            # Only the newest day's run (nightly, `segflow build`) backfills new hot segments,
-            # not a re-run of an old partition.
-            newest = settings.today() - timedelta(days=1)
-            if config.auto_backfill and not config.segments and first == last >= newest:
-                names, start = new_hot_segments(wh, project, first, settings)
-                if names:
-                    context.log.info(
-                        f"backfilling new hot segment(s) {', '.join(names)} "
-                        f"from {start} to {first - timedelta(days=1)}"
-                    )
-                    backfilled = record_history(
-                        wh, project, start, first - timedelta(days=1), names, schema
-                    )
             if build:
                 current = published_build(wh)
                 if supersedes(build, current):
@@ -141,18 +141,70 @@ def make_history_assets(partitions: dg.PartitionsDefinition) -> dg.AssetsDefinit
             "events": recorded.events,
             "seconds": round(sum(recorded.seconds.values()), 2),
         }
-        if backfilled is not None:
-            metadata["backfilled"] = ", ".join(backfilled.hot)
-            metadata["backfilled_from"] = backfilled.first.isoformat()
-            # The backfilled days are partitions of these assets too: say so to Dagster.
-            for day in days_between(backfilled.first, backfilled.last):
-                for key in HISTORY_ASSETS:
-                    yield dg.AssetMaterialization(
-                        asset_key=key,
-                        partition=day.isoformat(),
-                        metadata={"backfilled": ", ".join(backfilled.hot)},
-                    )
         for key in HISTORY_ASSETS:
             yield dg.MaterializeResult(asset_key=key, metadata=metadata)
 
     return segment_history
+
+
+BACKFILL = "hot_segment_backfill"
+
+
+def _make_backfill_step(partitions: dg.PartitionsDefinition) -> dg.AssetsDefinition:
+    @dg.asset(
+        name=BACKFILL,
+        deps=HISTORY_ASSETS,
+        partitions_def=partitions,
+        group_name="history",
+        kinds={"python"},
+        # Last in the run: the syncs and the BI copy, ready at the same time, go first.
+        op_tags={"dagster/priority": "-1"},
+        description="The history of new (or changed) hot segments for the "
+        "SEGFLOW_HOT_BACKFILL_DAYS before the build's day, recorded after the publication in "
+        "chunks that commit one by one; the next night picks up what a failure left.",
+    )
+    def hot_segment_backfill(
+        context: dg.AssetExecutionContext, config: BackfillConfig, warehouse: WarehouseResource
+    ):
+        settings = warehouse.settings()
+        window = context.partition_time_window
+        day = window.start.date()
+        single_day = window.end.date() - window.start.date() == timedelta(days=1)
+        # Only the newest day's run (nightly, `segflow build`) backfills, not a re-run of an
+        # old partition, nor a build of a selection of segments.
+        newest = settings.today() - timedelta(days=1)
+        if not (config.enabled and single_day and day >= newest):
+            return dg.MaterializeResult(metadata={"backfilled": "", "days": 0})
+        project = load_project(settings.segments_dir)
+        project.raise_for_problems()
+
+        def report(chunk: Chunk, recorded: RecordedRange) -> None:
+            context.log.info(
+                f"backfilled {', '.join(chunk.segments)} from {chunk.first} to {chunk.last} "
+                f"in {sum(recorded.seconds.values()):.1f} s"
+            )
+            # The backfilled days are partitions of the history assets too: say so to Dagster.
+            for backfilled_day in days_between(chunk.first, chunk.last):
+                for key in HISTORY_ASSETS:
+                    context.log_event(
+                        dg.AssetMaterialization(
+                            asset_key=key,
+                            partition=backfilled_day.isoformat(),
+                            metadata={"backfilled": ", ".join(chunk.segments)},
+                        )
+                    )
+
+        with warehouse.connect() as wh:
+            ranges = backfill_hot_segments(wh, project, day, settings, on_chunk=report)
+        names = sorted({n for r in ranges for n in r.segments})
+        return dg.MaterializeResult(
+            metadata={
+                "backfilled": ", ".join(names),
+                "backfilled_from": min(r.first for r in ranges).isoformat() if ranges else "",
+                "days": sum(r.days for r in ranges),
+                "chunks": len(ranges),
+                "seconds": round(sum(sum(r.seconds.values()) for r in ranges), 2),
+            }
+        )
+
+    return hot_segment_backfill

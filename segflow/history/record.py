@@ -20,7 +20,6 @@ from segflow.errors import UserInputError
 from segflow.evaluation.relations import base_relations, require_built, with_clause
 from segflow.segments.project import SegmentProject
 from segflow.segments.sql import date_literal, membership_sql
-from segflow.settings import Settings
 from segflow.warehouse import Warehouse, tables
 
 HOT_HISTORY = tables.HOT_HISTORY.name
@@ -355,24 +354,3 @@ def record_history(
     for temporary in (_MEMBERS, _CHANGES, _PIECES):
         wh.execute(f"drop table if exists {temporary}")
     return result
-
-
-def new_hot_segments(
-    wh: Warehouse, project: SegmentProject, day: date, settings: Settings
-) -> tuple[list[str], date]:
-    """Hot segments whose current definition has no history for the backfill window before
-    `day` (SEGFLOW_HOT_BACKFILL_DAYS, from SEGFLOW_HISTORY_START at the earliest), and the
-    window's first day. A changed definition counts as new: its history is re-evaluated."""
-    start = max(day - timedelta(days=settings.hot_backfill_days), settings.history_start)
-    hot = hot_segments(project)
-    if start >= day or not hot:
-        return [], start
-    ensure_history_tables(wh)
-    recorded = {
-        (segment, digest)
-        for segment, digest in wh.query(
-            f"select segment, definition_hash from {wh.output_schema}.{HISTORY_DAYS} "
-            f"where day = {date_literal(start)}"
-        )
-    }
-    return [n for n in hot if (n, project.definition_hash(n)) not in recorded], start

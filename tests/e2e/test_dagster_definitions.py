@@ -21,3 +21,16 @@ def test_definitions_load_with_ingestion_dbt_assets_and_checks():
     checks = {c.name for c in graph.asset_check_keys}
     assert "unique_dim_population_customer_id" in checks
     assert defs.resolve_job_def("build") is not None
+
+
+def test_the_hot_segment_backfill_is_a_step_after_the_history_with_the_lowest_priority():
+    graph = defs.resolve_asset_graph()
+    backfill = graph.get(dg.AssetKey("hot_segment_backfill"))
+    assert {k.to_user_string() for k in backfill.parent_keys} == {
+        "hot_segment_history",
+        "segment_events",
+        "segment_membership_history",
+    }
+    assert defs.get_assets_def("hot_segment_backfill").op.tags["dagster/priority"] == "-1"
+    history_job = defs.resolve_job_def("history")  # UI backfills record days, no more
+    assert "hot_segment_backfill" not in history_job.graph.node_dict

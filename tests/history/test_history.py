@@ -12,14 +12,16 @@ from decimal import Decimal
 
 import pytest
 
+import segflow.history.backfill as backfill
 from orchestration.runner import run_build, run_history
 from segflow.evaluation import queries as evaluate
 from segflow.evaluation.recorded import read_history, recorded_members
+from segflow.history.backfill import backfill_hot_segments, new_hot_segments
 from segflow.history.record import (
     EVENTS,
+    HISTORY_DAYS,
     HOT_HISTORY,
     MEMBERSHIP_HISTORY,
-    new_hot_segments,
     record_history,
 )
 from segflow.publication.publish import BUILDS
@@ -242,6 +244,48 @@ def test_a_changed_definition_is_evaluated_and_counts_as_a_new_hot_segment(timel
             "just_signed_up",
             "recent_buyer",
         ]
+
+
+def test_the_automatic_backfill_in_chunks_equals_one_range_and_resumes_after_a_failure(
+    timeline, monkeypatch
+):
+    settings, project = timeline
+    hot = ("just_signed_up", "recent_buyer")
+    eight_days = settings.model_copy(update={"hot_backfill_days": 8})  # 03-02..03-09
+
+    def hot_rows(wh: Warehouse) -> dict[str, list[tuple]]:
+        return {t: [r for r in rows if r[0] in hot] for t, rows in _snapshot(wh).items()}
+
+    def forget(wh: Warehouse) -> None:
+        for table in (HOT_HISTORY, EVENTS, MEMBERSHIP_HISTORY, HISTORY_DAYS):
+            wh.execute(f"delete from {wh.output_schema}.{table}")
+
+    with open_warehouse(settings) as wh:
+        forget(wh)
+        record_history(wh, project, DAYS[0], DAYS[-1], list(hot))
+        whole = hot_rows(wh)
+        forget(wh)
+        real = backfill.record_history
+        calls: list[tuple[date, date]] = []
+
+        def second_chunk_fails(wh_, project_, first, last, names=None, schema=None):
+            calls.append((first, last))
+            if len(calls) == 2:
+                raise RuntimeError("the night ended")
+            return real(wh_, project_, first, last, names, schema)
+
+        monkeypatch.setattr(backfill, "record_history", second_chunk_fails)
+        with pytest.raises(RuntimeError, match="the night ended"):
+            backfill_hot_segments(wh, project, date(2026, 3, 10), eight_days, chunk_days=3)
+        assert calls == [(DAYS[5], DAYS[7]), (DAYS[2], DAYS[4])]  # newest first
+        # The first chunk stays; the next night records only the days still missing.
+        assert new_hot_segments(wh, project, date(2026, 3, 10), eight_days)[0] == list(hot)
+        monkeypatch.setattr(backfill, "record_history", real)
+        done = backfill_hot_segments(wh, project, date(2026, 3, 10), eight_days, chunk_days=3)
+        assert [(r.first, r.last) for r in done] == [(DAYS[2], DAYS[4]), (DAYS[0], DAYS[1])]
+        assert hot_rows(wh) == whole
+        assert new_hot_segments(wh, project, date(2026, 3, 10), eight_days)[0] == []
+        record_history(wh, project, DAYS[0], date(2026, 3, 10))  # as the other tests expect
 
 
 def test_a_failed_write_leaves_the_history_as_it_was(timeline, monkeypatch):

@@ -460,3 +460,33 @@ def test_a_build_of_an_older_day_records_its_history_and_leaves_the_publication(
     with open_warehouse(published) as wh:
         assert published_slot(wh) != slot
         assert wh.scalar(f"select max(as_of) from {out}.segment_stats") == newest
+
+
+def test_a_failing_hot_segment_backfill_leaves_the_nights_build_published(published, monkeypatch):
+    """The automatic backfill of new hot segments runs after the publication, in a step of its
+    own: however it ends, the night's build is published, and the next build fills the days
+    still missing. (Last in the module: it publishes today, after every other test's days.)"""
+    today = published.today()
+    again = SEGMENTS["buyers"].replace("gte: 1", "gte: 2").replace("Bought once", "Bought twice")
+    (published.segments_dir / "repeat_buyers.yml").write_text(again)
+    compile_segments(published)
+
+    def out_of_memory(*_args, **_kwargs):
+        raise RuntimeError("out of memory while backfilling")
+
+    monkeypatch.setattr("orchestration.assets.history.backfill_hot_segments", out_of_memory)
+    with pytest.raises(RunFailed, match="hot-segment backfill failed: out of memory") as failed:
+        run_build(published, as_of=today)
+    assert "the build is published" in str(failed.value)
+    with open_warehouse(published) as wh:
+        out = wh.output_schema
+        assert wh.scalar(f"select max(as_of) from {out}.segment_stats") == today
+        assert wh.scalar(f"select count(*) from {out}.seg_repeat_buyers") == 0
+        recorded = f"select day from {out}.segment_history_days where segment = ? order by day"
+        assert wh.query(recorded, ("repeat_buyers",)) == [(today,)]  # the night's own day
+
+    monkeypatch.undo()
+    run_build(published, as_of=today)  # the next build backfills SEGFLOW_HOT_BACKFILL_DAYS=3
+    with open_warehouse(published) as wh:
+        days = [d for (d,) in wh.query(recorded, ("repeat_buyers",))]
+    assert days == [today - timedelta(days=n) for n in (3, 2, 1, 0)]
