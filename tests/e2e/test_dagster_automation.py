@@ -101,7 +101,7 @@ def test_nightly_run_on_demo_data_builds_records_and_backfills(tmp_path, monkeyp
         assert result.success
         started = [e.step_key for e in result.all_events if e.is_step_start]
         # The backfill comes after the publication and after everything else of the run.
-        assert started[-1] == "hot_segment_backfill" and "bi_duckdb" in started
+        assert started[-1] == "hot_segment_backfill" and "bi__bi_duckdb" in started
         hot = hot_segments(load_project(settings.segments_dir))
         materialized = instance.get_materialized_partitions(dg.AssetKey(HOT_HISTORY))
     # the nightly day and the 20 days before it (the new hot segments' backfill)

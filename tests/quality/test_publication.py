@@ -467,26 +467,35 @@ def test_a_failing_hot_segment_backfill_leaves_the_nights_build_published(publis
     own: however it ends, the night's build is published, and the next build fills the days
     still missing. (Last in the module: it publishes today, after every other test's days.)"""
     today = published.today()
-    again = SEGMENTS["buyers"].replace("gte: 1", "gte: 2").replace("Bought once", "Bought twice")
-    (published.segments_dir / "repeat_buyers.yml").write_text(again)
+    # A changed definition is a new hot segment (a new model would need a new process: the
+    # dbt manifest is read once per process).
+    changed = SEGMENTS["buyers"].replace("  gte: 1", "  window: {last: 3650d}\n  gte: 1")
+    (published.segments_dir / "buyers.yml").write_text(changed)
     compile_segments(published)
 
     def out_of_memory(*_args, **_kwargs):
         raise RuntimeError("out of memory while backfilling")
 
     monkeypatch.setattr("orchestration.assets.history.backfill_hot_segments", out_of_memory)
-    with pytest.raises(RunFailed, match="hot-segment backfill failed: out of memory") as failed:
+    with pytest.raises(RunFailed, match="hot-segment backfill failed: .*out of memory") as failed:
         run_build(published, as_of=today)
     assert "the build is published" in str(failed.value)
+    digest = load_project(published.segments_dir).definition_hash("buyers")
     with open_warehouse(published) as wh:
         out = wh.output_schema
         assert wh.scalar(f"select max(as_of) from {out}.segment_stats") == today
-        assert wh.scalar(f"select count(*) from {out}.seg_repeat_buyers") == 0
-        recorded = f"select day from {out}.segment_history_days where segment = ? order by day"
-        assert wh.query(recorded, ("repeat_buyers",)) == [(today,)]  # the night's own day
+        assert (
+            wh.scalar(f"select definition_hash from {out}.segment_catalog where segment = 'buyers'")
+            == digest
+        )
+        recorded = (
+            f"select day from {out}.segment_history_days "
+            "where segment = 'buyers' and definition_hash = ? order by day"
+        )
+        assert wh.query(recorded, (digest,)) == [(today,)]  # the night's own day only
 
     monkeypatch.undo()
     run_build(published, as_of=today)  # the next build backfills SEGFLOW_HOT_BACKFILL_DAYS=3
     with open_warehouse(published) as wh:
-        days = [d for (d,) in wh.query(recorded, ("repeat_buyers",))]
+        days = [d for (d,) in wh.query(recorded, (digest,))]
     assert days == [today - timedelta(days=n) for n in (3, 2, 1, 0)]
