@@ -155,7 +155,6 @@ def _make_backfill_step(partitions: dg.PartitionsDefinition) -> dg.AssetsDefinit
         name=BACKFILL,
         deps=HISTORY_ASSETS,
         partitions_def=partitions,
-        backfill_policy=dg.BackfillPolicy.single_run(),  # as the history's: one run per range
         group_name="history",
         kinds={"python"},
         # Last in the run: the syncs and the BI copy, ready at the same time, go first.
