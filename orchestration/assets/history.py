@@ -151,17 +151,26 @@ BACKFILL = "hot_segment_backfill"
 
 
 def _make_backfill_step(partitions: dg.PartitionsDefinition) -> dg.AssetsDefinition:
-    @dg.asset(
+    # A multi_asset as the history step is: the same single-run backfill policy (one policy
+    # for the whole build job), without dg.asset's beta warning on that parameter.
+    @dg.multi_asset(
+        specs=[
+            dg.AssetSpec(
+                BACKFILL,
+                deps=HISTORY_ASSETS,
+                group_name="history",
+                kinds={"python"},
+                description="The history of new (or changed) hot segments for the "
+                "SEGFLOW_HOT_BACKFILL_DAYS before the build's day, recorded after the "
+                "publication in chunks that commit one by one; the next night picks up what a "
+                "failure left.",
+            )
+        ],
         name=BACKFILL,
-        deps=HISTORY_ASSETS,
         partitions_def=partitions,
-        group_name="history",
-        kinds={"python"},
+        backfill_policy=dg.BackfillPolicy.single_run(),
         # Last in the run: the syncs and the BI copy, ready at the same time, go first.
         op_tags={"dagster/priority": "-1"},
-        description="The history of new (or changed) hot segments for the "
-        "SEGFLOW_HOT_BACKFILL_DAYS before the build's day, recorded after the publication in "
-        "chunks that commit one by one; the next night picks up what a failure left.",
     )
     def hot_segment_backfill(
         context: dg.AssetExecutionContext, config: BackfillConfig, warehouse: WarehouseResource
