@@ -4,13 +4,13 @@ from datetime import date
 
 import dagster as dg
 
-from orchestration.assets.history import HISTORY_ASSETS
+from orchestration.assets.history import BACKFILL, HISTORY_ASSETS
 
 BUILD_JOB = "build"
 HISTORY_JOB = "history"
 DBT_OP = "segflow_dbt_models"
 HISTORY_OP = "segment_history"
-BACKFILL_OP = "hot_segment_backfill"
+BACKFILL_OP = BACKFILL
 
 
 def make_jobs() -> list:

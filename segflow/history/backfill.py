@@ -17,6 +17,7 @@ from datetime import date, timedelta
 from segflow.history.record import (
     HISTORY_DAYS,
     RecordedRange,
+    _names_list,
     days_between,
     ensure_history_tables,
     hot_segments,
@@ -60,25 +61,18 @@ def missing_days(
         return {}
     ensure_history_tables(wh)
     first, last = window
+    current = {name: project.definition_hash(name) for name in hot}
     recorded: dict[str, set[date]] = {name: set() for name in hot}
     for segment, digest, recorded_day in wh.query(
         f"select segment, definition_hash, day from {wh.output_schema}.{HISTORY_DAYS} "
-        f"where day between {date_literal(first)} and {date_literal(last)}"
+        f"where segment in ({_names_list(hot)}) "
+        f"and day between {date_literal(first)} and {date_literal(last)}"
     ):
-        if segment in recorded and digest == project.definition_hash(segment):
+        if digest == current[segment]:
             recorded[segment].add(recorded_day)
     wanted = days_between(first, last)
     missing = {name: [d for d in wanted if d not in days] for name, days in recorded.items()}
     return {name: days for name, days in missing.items() if days}
-
-
-def new_hot_segments(
-    wh: Warehouse, project: SegmentProject, day: date, settings: Settings
-) -> tuple[list[str], date]:
-    """The hot segments the backfill before `day` would record, and the window's first day."""
-    window = backfill_window(day, settings.hot_backfill_days, settings.history_start)
-    start = window[0] if window else max(day, settings.history_start)
-    return sorted(missing_days(wh, project, day, settings)), start
 
 
 def plan_chunks(missing: dict[str, list[date]], chunk_days: int = CHUNK_DAYS) -> list[Chunk]:

@@ -16,7 +16,7 @@ import segflow.history.backfill as backfill
 from orchestration.runner import run_build, run_history
 from segflow.evaluation import queries as evaluate
 from segflow.evaluation.recorded import read_history, recorded_members
-from segflow.history.backfill import backfill_hot_segments, new_hot_segments
+from segflow.history.backfill import backfill_hot_segments, backfill_window, missing_days
 from segflow.history.record import (
     EVENTS,
     HISTORY_DAYS,
@@ -235,12 +235,13 @@ def test_a_changed_definition_is_evaluated_and_counts_as_a_new_hot_segment(timel
         assert recorded_members(wh, changed, "recent_buyer", date(2026, 3, 5)) is None
         assert evaluate.members(wh, changed, "recent_buyer", date(2026, 3, 5))[1] == []
         fresh = settings.model_copy(update={"hot_backfill_days": 5})
-        assert new_hot_segments(wh, changed, date(2026, 3, 8), fresh) == (
-            ["recent_buyer"],
+        assert backfill_window(date(2026, 3, 8), 5, fresh.history_start) == (
             date(2026, 3, 3),
+            date(2026, 3, 7),
         )
-        assert new_hot_segments(wh, project, date(2026, 3, 8), fresh) == ([], date(2026, 3, 3))
-        assert new_hot_segments(wh, project, date(2026, 3, 20), fresh)[0] == [
+        assert sorted(missing_days(wh, changed, date(2026, 3, 8), fresh)) == ["recent_buyer"]
+        assert sorted(missing_days(wh, project, date(2026, 3, 8), fresh)) == []
+        assert sorted(missing_days(wh, project, date(2026, 3, 20), fresh)) == [
             "just_signed_up",
             "recent_buyer",
         ]
@@ -281,12 +282,12 @@ def test_the_automatic_backfill_in_chunks_equals_one_range_and_resumes_after_a_f
             backfill_hot_segments(wh, project, date(2026, 3, 10), eight_days, chunk_days=3)
         assert calls == [(DAYS[5], DAYS[7]), (DAYS[2], DAYS[4])]  # newest first
         # The first chunk stays; the next night records only the days still missing.
-        assert new_hot_segments(wh, project, date(2026, 3, 10), eight_days)[0] == list(hot)
+        assert sorted(missing_days(wh, project, date(2026, 3, 10), eight_days)) == list(hot)
         monkeypatch.setattr(backfill, "record_history", real)
         done = backfill_hot_segments(wh, project, date(2026, 3, 10), eight_days, chunk_days=3)
         assert [(r.first, r.last) for r in done] == [(DAYS[2], DAYS[4]), (DAYS[0], DAYS[1])]
         assert hot_rows(wh) == whole
-        assert new_hot_segments(wh, project, date(2026, 3, 10), eight_days)[0] == []
+        assert missing_days(wh, project, date(2026, 3, 10), eight_days) == {}
         record_history(wh, project, DAYS[0], date(2026, 3, 10))  # as the other tests expect
 
 
