@@ -1,7 +1,8 @@
 """Loading deliveries into the warehouse: once per file, atomically, with a file log.
 
-Per file, in one transaction: the rows an earlier version of the file brought are deleted, the
-good rows are bulk-loaded, bad rows go to `quarantine`, and the attempt is logged in
+Per file, the delivery is read and checked in batches (its good rows spilled to disk), then, in
+one transaction: the rows an earlier version of the file brought are deleted, the good rows are
+bulk-loaded, bad rows go to `quarantine`, and the attempt is logged in
 `raw.file_log`. A rejected file loads nothing and is reported again on every run until it is
 re-delivered fixed or removed from the landing folder.
 """
@@ -9,16 +10,18 @@ re-delivered fixed or removed from the landing folder.
 from __future__ import annotations
 
 import hashlib
+import tempfile
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pyarrow as pa
 
 from segflow.errors import FileRejected
 from segflow.feeds import FEEDS, PERSONAL_COLUMNS
 from segflow.ingestion.landing import Delivery, scan_feed_folder
-from segflow.ingestion.readers import read_delivery
+from segflow.ingestion.readers import CHUNK_BYTES, read_delivery
 from segflow.ingestion.validation import ValidatedFile, validate
 from segflow.settings import Settings
 from segflow.warehouse import Warehouse, tables
@@ -60,8 +63,7 @@ def ingest_feed(
     deliveries, ignored = scan_feed_folder(settings.landing_dir, feed_name)
     report = FeedReport(feed_name, warnings=list(ignored))
     for delivery in deliveries:
-        content = delivery.path.read_bytes()
-        checksum = hashlib.sha256(content).hexdigest()
+        checksum = file_checksum(delivery.path)
         loaded_checksum = wh.scalar(
             "select checksum from raw.file_log where feed = ? and file = ? and status = 'loaded' "
             "order by ingested_at desc limit 1",
@@ -70,30 +72,44 @@ def ingest_feed(
         if loaded_checksum == checksum:
             report.files.append(FileResult(delivery.file, "unchanged"))
             continue
-        try:
-            checked = validate(
-                FEEDS[feed_name], delivery, read_delivery(delivery, content), settings.tz
-            )
-            report.warnings.extend(checked.warnings)
-            _check_bad_share(delivery, checked, settings.max_bad_share)
-            if loaded_checksum is not None and not _accepted(delivery, accept):
-                _check_removed_share(wh, delivery, checked, settings.max_bad_share)
-        except FileRejected as rejected:
-            _log_rejection(wh, delivery, checksum, rejected.reason)
-            report.files.append(FileResult(delivery.file, "rejected", reason=rejected.reason))
-            continue
-        _load(wh, delivery, checksum, checked)
+        with tempfile.TemporaryDirectory(prefix="segflow-ingest-") as spill:
+            try:
+                checked = validate(
+                    FEEDS[feed_name],
+                    delivery,
+                    read_delivery(delivery),
+                    settings.tz,
+                    Path(spill) / "good.parquet",
+                )
+                report.warnings.extend(checked.warnings)
+                _check_bad_share(delivery, checked, settings.max_bad_share)
+                if loaded_checksum is not None and not _accepted(delivery, accept):
+                    _check_removed_share(wh, delivery, checked, settings.max_bad_share)
+            except FileRejected as rejected:
+                _log_rejection(wh, delivery, checksum, rejected.reason)
+                report.files.append(FileResult(delivery.file, "rejected", reason=rejected.reason))
+                continue
+            _load(wh, delivery, checksum, checked)
         report.files.append(
             FileResult(
                 delivery.file,
                 "replaced" if loaded_checksum else "loaded",
-                rows_loaded=checked.good.num_rows,
+                rows_loaded=checked.good_rows,
                 rows_quarantined=checked.bad_row_count,
             )
         )
     if feed_name == "customers" and any(f.status != "unchanged" for f in report.files):
         _scrub_erased(wh)
     return report
+
+
+def file_checksum(path: Path) -> str:
+    """SHA-256 of the file as delivered, read in chunks."""
+    digest = hashlib.sha256()
+    with path.open("rb") as stream:
+        while chunk := stream.read(CHUNK_BYTES):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def _check_bad_share(delivery: Delivery, checked: ValidatedFile, max_share: float) -> None:
@@ -116,7 +132,7 @@ def _check_removed_share(
     """A re-delivery may not silently remove many of the rows its earlier version brought."""
     table = FEEDS[delivery.feed].table
     before = wh.scalar(f"select count(*) from {table} where _file = ?", (delivery.file,)) or 0
-    removed = before - checked.good.num_rows
+    removed = before - checked.good_rows
     if before and removed / before > max_share:
         raise FileRejected(
             delivery.file,
@@ -148,9 +164,10 @@ def _load(wh: Warehouse, delivery: Delivery, checksum: str, checked: ValidatedFi
     with wh.transaction():
         wh.execute(f"delete from {table} where _file = ?", (delivery.file,))
         wh.execute(f"delete from {wh.output_schema}.quarantine where file = ?", (delivery.file,))
-        wh.bulk_insert(table, checked.good)
+        if checked.good_rows:
+            wh.insert_parquet(table, checked.spill)
         wh.bulk_insert(f"{wh.output_schema}.quarantine", quarantine)
-        _log(wh, delivery, checksum, "loaded", checked.good.num_rows, checked.bad_row_count, None)
+        _log(wh, delivery, checksum, "loaded", checked.good_rows, checked.bad_row_count, None)
 
 
 def _log_rejection(wh: Warehouse, delivery: Delivery, checksum: str, reason: str) -> None:

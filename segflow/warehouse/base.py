@@ -153,6 +153,20 @@ class Warehouse(ABC):
     def bulk_insert(self, table: str, data: pa.Table) -> None:
         """Append an Arrow table to `table` (its columns by name), never row by row."""
 
+    def insert_parquet(self, table: str, path: Path, rows_per_insert: int = 100_000) -> None:
+        """Append a Parquet file's rows to `table` (its columns by name), in bounded memory:
+        `rows_per_insert` rows per `bulk_insert`."""
+        import pyarrow.parquet as pq
+
+        pending: list[pa.RecordBatch] = []
+        for batch in pq.ParquetFile(path).iter_batches(batch_size=100_000):
+            pending.append(batch)
+            if sum(b.num_rows for b in pending) >= rows_per_insert:
+                self.bulk_insert(table, pa.Table.from_batches(pending))
+                pending = []
+        if pending:
+            self.bulk_insert(table, pa.Table.from_batches(pending))
+
     # -- segflow's own tables ----------------------------------------------------------------
     def quote(self, identifier: str) -> str:
         q = self.identifier_quote

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
@@ -122,6 +123,10 @@ class SparkWarehouse(Warehouse):
     # -- bulk loading ------------------------------------------------------------------------
     def bulk_insert(self, table: str, data: pa.Table) -> None:
         self._conn.bulk_insert(table, data)
+
+    def insert_parquet(self, table: str, path: Path, rows_per_insert: int = 1_000_000) -> None:
+        # Every insert is a Spark job (about a second): fewer, larger ones.
+        super().insert_parquet(table, path, rows_per_insert)
 
     # -- what the dialects spell differently -------------------------------------------------
     def hex_to_bigint(self, hex_text: str) -> str:
