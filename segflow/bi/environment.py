@@ -143,7 +143,15 @@ class SupersetEnvironment:
         env = dict(os.environ, UV_PROJECT_ENVIRONMENT=str(self.venv))
         env.pop("VIRTUAL_ENV", None)
         result = subprocess.run(
-            [*command, "sync", "--frozen", "--no-install-project", "--project", str(LOCK_DIR)],
+            [
+                *command,
+                "sync",
+                "--frozen",
+                "--compile-bytecode",
+                "--no-install-project",
+                "--project",
+                str(LOCK_DIR),
+            ],
             env=env,
             capture_output=True,
             text=True,
