@@ -97,8 +97,9 @@ def _check_batch(
         bad.append(BadRow(number, "", f"expected {width} fields, found {found}", text))
     rows = len(batch.numbers)
     problems: dict[int, list[tuple[str, str]]] = {}
-    for index, position in batch.bad_bytes:
-        problems.setdefault(index, []).append((names[position], "bytes that are not UTF-8"))
+    for index, position in batch.bad_bytes:  # in an ignored extra column they do no harm
+        if names[position] in feed.column_names:
+            problems.setdefault(index, []).append((names[position], "bytes that are not UTF-8"))
     typed: dict[str, pa.Array] = {}
     for column in feed.columns:
         if column.name not in names:

@@ -315,6 +315,20 @@ def test_optional_columns_may_be_missing_and_extra_ones_are_ignored(project):
     assert loaded_lines(project) == [line(1, customer_id=None), line(2, customer_id=None)]
 
 
+def test_bytes_that_are_not_utf8_in_an_ignored_column_do_no_harm(project):
+    """Only the contract's columns are checked: an extra column is ignored, bytes and all."""
+    header = ["transaction_id", "line_id", "occurred_at", "product_id", "quantity", "amount"]
+    rows = [[f"T{i}", "1", "2026-11-20 10:00:00", "P1", "1", "10.00"] for i in (1, 2)]
+    content = csv_bytes([*header, "note"], [[*rows[0], "LATIN1"], [*rows[1], "ok"]])
+    deliver_bytes(
+        project.landing_dir, TX, DAY, content.replace(b"LATIN1", "Grüße".encode("latin-1"))
+    )
+    report = ingest(project, TX)
+    assert report.files == [FileResult(FILE, "loaded", rows_loaded=2)]
+    assert quarantine(project) == []
+    assert loaded_lines(project) == [line(1, customer_id=None), line(2, customer_id=None)]
+
+
 def test_rows_with_missing_or_extra_fields_are_quarantined(project):
     """A row with the wrong number of fields is a bad row, with an empty column."""
     rows = transaction_lines(50)  # 2 bad rows of 50: under the bad share
