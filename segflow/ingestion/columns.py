@@ -36,6 +36,8 @@ _TIMESTAMP = (
     r"^[1-9][0-9]{3}-[0-9]{2}-[0-9]{2}"
     r"([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,6})?)?(Z|[+-][0-9]{2}(:?[0-9]{2})?)?)?$"
 )
+_NAIVE_FROM = -2_208_988_800_000_000  # 1900-01-01 as microseconds since 1970
+_NAIVE_UNTIL = 2_145_916_800_000_000  # 2038-01-01
 _TRUE = ["true", "1", "yes", "y"]
 _FALSE = ["false", "0", "no", "n"]
 
@@ -46,7 +48,7 @@ def type_column(
     column_type: ColumnType, values: pa.Array, zone: tzinfo, required: bool
 ) -> tuple[pa.Array, Problems]:
     """The column typed as `ARROW_TYPES[column_type]` (null where bad), and its bad values."""
-    if pa.types.is_large_string(values.type):
+    if pa.types.is_large_string(values.type) or pa.types.is_string_view(values.type):
         values = values.cast(pa.string())
     if pa.types.is_string(values.type):
         typed, fallback = _fast_text(column_type, values, zone)
@@ -242,9 +244,13 @@ def _to_utc(
     except pa.ArrowException:  # a zone Arrow's database does not know: left to `parsing`
         return utc_if_aware, _fill(pc.and_(fast, aware))
     skipped = pc.not_equal(earliest, latest)
+    # Arrow applies no daylight-saving rules after 2037 (the zone files' explicit transitions
+    # end there): local times outside 1900-2037 are left to `parsing`.
+    in_tables = pc.and_(pc.greater_equal(local, _NAIVE_FROM), pc.less(local, _NAIVE_UNTIL))
+    naive_ok = pc.and_(pc.invert(pc.fill_null(skipped, False)), pc.fill_null(in_tables, False))
     naive = pc.cast(earliest, target)
     typed = pc.if_else(aware, utc_if_aware, naive)
-    fast = pc.and_(fast, pc.or_(aware, pc.invert(pc.fill_null(skipped, False))))
+    fast = pc.and_(fast, pc.or_(aware, naive_ok))
     return typed, _fill(fast)
 
 
@@ -265,7 +271,7 @@ def _fast_typed(column_type: ColumnType, values: pa.Array) -> tuple[pa.Array, pa
             column_type is ColumnType.DECIMAL
             and pa.types.is_decimal(kind)
             and kind.scale <= 4
-            and kind.precision - kind.scale <= 14
+            and kind.precision - kind.scale <= 13  # below 10^13: within MAX_DECIMAL
         )
     )
     if same:  # (nanoseconds are cut to the microseconds the warehouse keeps)

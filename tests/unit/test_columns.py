@@ -124,6 +124,12 @@ TEXT = {
         "2026-11-21t10:00",
         "soon",
         "2026-11-21T10:00:05+01:00:00",
+        # Arrow knows no daylight-saving time after 2037: such local times are Python's
+        "2040-07-01 12:00",
+        "2037-12-31T23:30",
+        "2038-01-01T00:30",
+        "1850-07-01T12:00",
+        "2040-07-01T12:00:00+02:00",
     ],
 }
 ZONES = [ZoneInfo("Europe/Berlin"), ZoneInfo("UTC"), ZoneInfo("America/St_Johns")]
@@ -214,6 +220,9 @@ def test_parquet_values_of_the_column_type_are_taken_as_they_are():
             [moment],
         ),
         (ColumnType.DECIMAL, pa.array([Decimal("1.25")], pa.decimal128(6, 2)), [Decimal("1.25")]),
+        (ColumnType.STRING, pa.array(["P1", " "], pa.string_view()), ["P1", None]),
+        # 14 digits and a fraction may pass MAX_DECIMAL: typed (and refused) by `parsing`
+        (ColumnType.DECIMAL, pa.array([Decimal("99999999999999.5")], pa.decimal128(18, 4)), [None]),
         # not of the column's type: typed value by value, as `parsing` does
         (ColumnType.INTEGER, pa.array([2.0, 2.5]), [2, None]),
         (ColumnType.TIMESTAMP, pa.array([datetime(2026, 11, 21, 10)]), [moment]),

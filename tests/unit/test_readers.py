@@ -3,11 +3,13 @@ record: numbers, values, malformed records, quarantine text; and it hands over m
 
 from __future__ import annotations
 
+import gzip
 from datetime import date
 from pathlib import Path
 
 import pytest
 
+from segflow.errors import FileRejected
 from segflow.ingestion import readers
 from segflow.ingestion.landing import Delivery
 
@@ -95,3 +97,23 @@ def test_a_file_without_a_final_line_break(tmp_path, monkeypatch):
     monkeypatch.setattr(readers, "CHUNK_BYTES", 64)
     assert read_all(path) == expected
     assert expected[-1] == ("record", 12, ("T9", "9", "Last", "1"), "T9,9,Last,1")
+
+
+def test_a_field_over_pythons_limit_rejects_the_file_as_before(tmp_path, monkeypatch):
+    path = write(tmp_path, [*PLAIN, f"T9,1,{'x' * 200_000},1\r\n"])
+    with pytest.raises(FileRejected) as python:
+        as_python_reads(monkeypatch, path)
+    with pytest.raises(FileRejected) as arrow:
+        read_all(path)
+    assert arrow.value.reason == python.value.reason
+    assert "field larger than field limit" in arrow.value.reason
+
+
+def test_a_gzip_checksum_error_is_worded_as_before(tmp_path):
+    whole = bytearray(gzip.compress((HEADER + "".join(PLAIN)).encode(), mtime=0))
+    whole[-8] ^= 0xFF  # the CRC-32 of the uncompressed data
+    path = tmp_path / "2026-11-20.csv.gz"
+    path.write_bytes(bytes(whole))
+    with pytest.raises(FileRejected) as rejected:
+        read_all(path)
+    assert rejected.value.reason == "broken gzip file (CRC check failed)"
