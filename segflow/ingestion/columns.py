@@ -306,9 +306,8 @@ def _by_value(
             replacement = pa.array(parsed, ARROW_TYPES[column_type])
         except (pa.ArrowException, OverflowError):  # e.g. an integer beyond 64 bits
             replacement, accepted = _each_fitting(parsed, accepted, column_type, problems)
-        mask = _all(len(typed), False).to_pylist()
-        for index in accepted:
-            mask[index] = True
+        mask = np.zeros(len(typed), np.bool_)
+        mask[accepted] = True
         typed = pc.replace_with_mask(typed, pa.array(mask), replacement)
     return typed, problems
 
@@ -332,7 +331,7 @@ def _each_fitting(
 
 
 def _all(length: int, value: bool) -> pa.Array:
-    return pa.array([value] * length, pa.bool_()) if length < 64 else pa.repeat(value, length)
+    return pa.repeat(value, length)
 
 
 def _fill(mask: pa.Array) -> pa.Array:

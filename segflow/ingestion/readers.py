@@ -119,8 +119,6 @@ def _read_csv(delivery: Delivery) -> RawFile:
     else:  # not one plain line: Python's reader reads the whole file
         header, records = _python_header(delivery, _chain(first, chunks))
         return RawFile(header, _python_batches(records, len(header)))
-    if any(has_bad_bytes(name) for name in header):
-        raise FileRejected(delivery.file, "the header row is not UTF-8 text")
     return RawFile(header, _arrow_batches(delivery, len(header), _chain(rest, chunks)))
 
 

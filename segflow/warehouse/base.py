@@ -159,11 +159,13 @@ class Warehouse(ABC):
         import pyarrow.parquet as pq
 
         pending: list[pa.RecordBatch] = []
+        rows = 0
         for batch in pq.ParquetFile(path).iter_batches(batch_size=100_000):
             pending.append(batch)
-            if sum(b.num_rows for b in pending) >= rows_per_insert:
+            rows += batch.num_rows
+            if rows >= rows_per_insert:
                 self.bulk_insert(table, pa.Table.from_batches(pending))
-                pending = []
+                pending, rows = [], 0
         if pending:
             self.bulk_insert(table, pa.Table.from_batches(pending))
 
