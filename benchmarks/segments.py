@@ -241,7 +241,7 @@ def _stage(sql: str) -> str:
 def same_metrics_one_pass(project) -> list[str]:
     """What one would write by hand to get every metric in one pass: a distinct count per
     orders metric, a filtered sum per sum metric (the same row filters as segflow's)."""
-    from segflow.segments.sql import _row_filter, _when
+    from segflow.segments.sql import _row_filter, when_all
 
     ctx = direct_context(D, {"int_sales_lines": "intermediate.int_sales_lines"})
     features = sorted(
@@ -255,7 +255,7 @@ def same_metrics_one_pass(project) -> list[str]:
     )
     columns = []
     for f in features:
-        w = _when(_row_filter(f, "lines", "occurred_on", ctx)).replace("lines.", "")
+        w = when_all(_row_filter(f, "lines", "occurred_on", ctx)).replace("lines.", "")
         w = w.replace("brand =", "lower(trim(brand)) =").replace(
             "campaign_code is", "campaign_code is"
         )

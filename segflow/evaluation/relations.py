@@ -7,6 +7,13 @@ from datetime import date
 
 from segflow.errors import UserInputError
 from segflow.segments.compile import segment_specs
+from segflow.segments.daily import (
+    DAILY_EVENTS,
+    DAILY_SALES,
+    daily_events_sql,
+    daily_sales_sql,
+    features_from_daily_sql,
+)
 from segflow.segments.project import SegmentProject
 from segflow.segments.sql import (
     ATTRIBUTES,
@@ -53,15 +60,16 @@ def with_clause(
     as_of: date,
     schema: str | None = None,
     dialect: str = "duckdb",
+    daily: dict[str, str] | None = None,
 ) -> tuple[Context, Segments, str]:
     """CTEs for the population, features and flags of the given segments (and what they
     refer to), and `seg__<name>` for each of the given ones; read from the published models
-    or from those in `schema`."""
-    closure: list[str] = []
-    for name in names:
-        closure += [n for n in project.closure(name) if n not in closure]
+    or from those in `schema`. With `daily` (the tables `daily_tables` fills, by relation
+    name), the features are read from those per-day aggregates instead of the lines."""
+    closure = segment_closure(project, names)
     relations = {
         **base_relations(schema),
+        **(daily or {}),
         POPULATION: "population",
         ATTRIBUTES: "attribute_values",
         SALES_FEATURES: "sales_features",
@@ -72,12 +80,41 @@ def with_clause(
     ctx = direct_context(as_of, relations, dialect)
     specs = segment_specs(project, closure)
     features = [f for spec in specs for f in segment_features(spec.definition)]
+    source_features = features_from_daily_sql if daily else features_sql
     ctes = [
         ("population", population_sql(ctx)),
         ("attribute_values", attribute_values_sql(ctx)),
-        ("sales_features", features_sql(features, False, ctx)),
-        ("event_features", features_sql(features, True, ctx)),
+        ("sales_features", source_features(features, False, ctx)),
+        ("event_features", source_features(features, True, ctx)),
         ("flags", flags_sql(specs, ctx)),
     ] + [(f"seg__{n}", segment_sql(n, project.definition(n).kind == "tiered", ctx)) for n in names]
     text = "with " + ",\n".join(f"{cte} as (\n{body}\n)" for cte, body in ctes)
     return ctx, Segments(specs, ctx), text
+
+
+def segment_closure(project: SegmentProject, names: list[str]) -> list[str]:
+    """The segments and every segment they refer to, each once."""
+    closure: list[str] = []
+    for name in names:
+        closure += [n for n in project.closure(name) if n not in closure]
+    return closure
+
+
+def daily_tables(
+    project: SegmentProject,
+    names: list[str],
+    last: date,
+    tables: dict[str, str],
+    schema: str | None = None,
+    dialect: str = "duckdb",
+) -> list[tuple[str, str]]:
+    """(table, select) pairs that fill the per-day aggregates the segments' features need,
+    from the lines and events up to `last`; `tables` names them by relation (DAILY_SALES,
+    DAILY_EVENTS)."""
+    ctx = direct_context(last, base_relations(schema), dialect)
+    specs = segment_specs(project, segment_closure(project, names))
+    features = [f for spec in specs for f in segment_features(spec.definition)]
+    return [
+        (tables[DAILY_SALES], daily_sales_sql(features, ctx)),
+        (tables[DAILY_EVENTS], daily_events_sql(features, ctx)),
+    ]

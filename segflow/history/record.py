@@ -17,7 +17,13 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from segflow.errors import UserInputError
-from segflow.evaluation.relations import base_relations, require_built, with_clause
+from segflow.evaluation.relations import (
+    base_relations,
+    daily_tables,
+    require_built,
+    with_clause,
+)
+from segflow.segments.daily import DAILY_EVENTS, DAILY_SALES
 from segflow.segments.project import SegmentProject
 from segflow.segments.sql import date_literal, membership_sql
 from segflow.warehouse import Warehouse, tables
@@ -35,6 +41,8 @@ DAYS_PER_STATEMENT = 8
 _MEMBERS = "segflow_range_members"
 _CHANGES = "segflow_range_changes"
 _PIECES = "segflow_range_pieces"
+# The range's per-day aggregates (segflow/segments/daily.py), built once up to its last day.
+_DAILY = {DAILY_SALES: "segflow_range_daily_sales", DAILY_EVENTS: "segflow_range_daily_events"}
 
 
 @dataclass
@@ -86,8 +94,12 @@ def _evaluate_days(
     days: list[date],
     schema: str | None,
 ) -> None:
-    """Fill the temporary table of (day, segment, tier, customer_id) for the given days."""
+    """Fill the temporary table of (day, segment, tier, customer_id) for the given days, from
+    per-day aggregates of the lines and events built once for the whole range."""
     tiered = [(n, project.definition(n).kind == "tiered") for n in names]
+    for table, select in daily_tables(project, names, max(days), _DAILY, schema, wh.dialect):
+        wh.execute(f"drop table if exists {table}")
+        wh.execute(f"create temporary table {table} as\n{select}")
     wh.execute(f"drop table if exists {_MEMBERS}")
     wh.execute(
         f"create temporary table {_MEMBERS} (day date not null, segment varchar not null, "
@@ -96,7 +108,7 @@ def _evaluate_days(
     for start in range(0, len(days), DAYS_PER_STATEMENT):
         parts = []
         for day in days[start : start + DAYS_PER_STATEMENT]:
-            ctx, _, ctes = with_clause(project, names, day, schema, wh.dialect)
+            ctx, _, ctes = with_clause(project, names, day, schema, wh.dialect, _DAILY)
             parts.append(
                 f"({ctes}\nselect as_of as day, segment, tier, customer_id "
                 f"from (\n{membership_sql(tiered, ctx)}\n) as members_of_day)"
@@ -351,6 +363,6 @@ def record_history(
         _write_membership_history(wh, names, first, last)
         _write_days(wh, project, names, first, last)
     result.seconds["write"] = time.perf_counter() - started
-    for temporary in (_MEMBERS, _CHANGES, _PIECES):
+    for temporary in (_MEMBERS, _CHANGES, _PIECES, *_DAILY.values()):
         wh.execute(f"drop table if exists {temporary}")
     return result

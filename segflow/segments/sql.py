@@ -173,7 +173,7 @@ def compare(
 ) -> str:
     """A comparison that is true or false, never null: a missing value makes it false.
 
-    `prepared`: a text `expr` is already trimmed and lower-case (see `_prepared_rows`)."""
+    `prepared`: a text `expr` is already trimmed and lower-case (see `prepared_rows`)."""
     if op == "is":
         return f"({expr} is {'null' if value == 'missing' else 'not null'})"
     return f"coalesce({_raw_compare(expr, field_type, op, value, ctx, prepared)}, false)"
@@ -443,7 +443,14 @@ def describe_feature(feature: Feature) -> str:
 
 
 def _row_filter(feature: Feature, alias: str, date_column: str, ctx: Context) -> list[str]:
-    """The row filter (where, event, window) over rows prepared by `_prepared_rows`."""
+    """The row filter (where, event, window) over rows prepared by `prepared_rows`."""
+    return line_conditions(feature, alias, ctx) + window_conditions(
+        feature, f"{alias}.{date_column}", ctx
+    )
+
+
+def line_conditions(feature: Feature, alias: str, ctx: Context) -> list[str]:
+    """The part of the row filter that does not depend on D: where and event."""
     columns = EVENT_COLUMNS if feature.is_loyalty else SALES_COLUMNS
     conditions = [
         compare(f"{alias}.{column}", columns[column], op, value, ctx, prepared=True)
@@ -452,9 +459,14 @@ def _row_filter(feature: Feature, alias: str, date_column: str, ctx: Context) ->
     if feature.events:
         types = ", ".join(f"lower(trim({text_literal(e, ctx)}))" for e in feature.events)
         conditions.append(f"coalesce({alias}.event_type in ({types}), false)")
+    return conditions
+
+
+def window_conditions(feature: Feature, day: str, ctx: Context) -> list[str]:
+    """The window's part of the row filter, on the date expression `day`."""
     window = feature.window
+    conditions: list[str] = []
     if window is not None:
-        day = f"{alias}.{date_column}"
         if window.last is not None:
             start = shift_date(ctx.as_of, -window.last.amount, window.last.unit)
             conditions.append(f"{day} > {start}")
@@ -465,7 +477,7 @@ def _row_filter(feature: Feature, alias: str, date_column: str, ctx: Context) ->
     return conditions
 
 
-def _prepared_rows(features: list[Feature], source: str, keep: list[str], ctx: Context) -> str:
+def prepared_rows(features: list[Feature], source: str, keep: list[str], ctx: Context) -> str:
     """The source's rows up to D with the columns the features filter on, text trimmed and
     lower-cased once per row rather than once per feature."""
     columns = EVENT_COLUMNS if source == "int_events" else SALES_COLUMNS
@@ -485,11 +497,11 @@ def _prepared_rows(features: list[Feature], source: str, keep: list[str], ctx: C
     where rows.occurred_on <= {ctx.as_of}"""
 
 
-def _when(conditions: list[str]) -> str:
+def when_all(conditions: list[str]) -> str:
     return " and ".join(conditions) if conditions else "true"
 
 
-def _pruning(row_filters: list[str]) -> str:
+def pruning(row_filters: list[str]) -> str:
     """A WHERE clause that keeps only the rows some feature counts, so that the grouping
     works on what the filters and windows leave (a brand over 90 days reads that brand's
     lines of 90 days), not on all of history. Nothing is lost: a row no feature counts adds
@@ -502,7 +514,7 @@ def _pruning(row_filters: list[str]) -> str:
 
 
 def _event_aggregate(feature: Feature, ctx: Context) -> str:
-    when = _when(_row_filter(feature, "events", "occurred_on", ctx))
+    when = when_all(_row_filter(feature, "events", "occurred_on", ctx))
     if feature.metric == "events":
         return f"count(case when {when} then 1 end)"
     if feature.metric == "points":
@@ -511,7 +523,7 @@ def _event_aggregate(feature: Feature, ctx: Context) -> str:
     return ctx.days_between(ctx.as_of, last)
 
 
-def _filter_name(feature: Feature, row_filter: str) -> str:
+def filter_name(feature: Feature, row_filter: str) -> str:
     """A line filter's flag column: `in_last_365d`, `in_every_line` (the words of the filter,
     hashed where they could name two filters)."""
     values = [str(_jsonable(v)) for *_, v in feature.where]
@@ -532,9 +544,9 @@ def _sales_features_sql(chosen: list[Feature], ctx: Context) -> str:
     filter_of: dict[Feature, str] = {}
     for feature in chosen:
         conditions = _row_filter(feature, "lines", "occurred_on", ctx)
-        row_filter = _when(conditions)
+        row_filter = when_all(conditions)
         if row_filter not in filters:
-            filters[row_filter] = _filter_name(feature, row_filter)
+            filters[row_filter] = filter_name(feature, row_filter)
             shown[row_filter] = (
                 "(\n            " + "\n            and ".join(conditions) + "\n        )"
                 if len(conditions) > 1
@@ -601,7 +613,7 @@ orders as (
     orders_join = "\nleft join orders as o\n    on o.customer_id = t.customer_id" if orders else ""
     return f"""with prepared as (
 
-    {_prepared_rows(chosen, "int_sales_lines", keep, ctx)}
+    {prepared_rows(chosen, "int_sales_lines", keep, ctx)}
 
 ),
 
@@ -609,7 +621,7 @@ lines as (
 
     select
         lines.*{flag_columns}
-    from prepared as lines{_pruning(list(shown.values()))}
+    from prepared as lines{pruning(list(shown.values()))}
 
 ),
 
@@ -634,16 +646,16 @@ def features_sql(features: Iterable[Feature], loyalty: bool, ctx: Context) -> st
         return _sales_features_sql(chosen, ctx)
     columns = "".join(f",\n    {_event_aggregate(f, ctx)} as {f.column}" for f in chosen)
     keep = ["customer_id", "occurred_on", "points"]
-    row_filters = {_when(_row_filter(f, "events", "occurred_on", ctx)) for f in chosen}
+    row_filters = {when_all(_row_filter(f, "events", "occurred_on", ctx)) for f in chosen}
     return f"""with events as (
 
-    {_prepared_rows(chosen, "int_events", keep, ctx)}
+    {prepared_rows(chosen, "int_events", keep, ctx)}
 
 )
 
 select
     events.customer_id{columns}
-from events{_pruning(sorted(row_filters))}
+from events{pruning(sorted(row_filters))}
 group by events.customer_id"""
 
 

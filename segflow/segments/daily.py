@@ -1,0 +1,256 @@
+"""Per-day aggregates: the sales lines and loyalty events reduced once per customer and local
+day (sales: per transaction and day), for every line filter (`where`, `event`) the segments
+use, and the features of any D in a range read from them.
+
+A range of days (a backfill, `segflow backfill`) builds these once up to its last day; each
+day's features are then sums over the days its windows cover, instead of a new scan of every
+line with its text filters. The result is the one `sql.features_sql` defines, exactly:
+
+- sums (revenue, items, events, points) of per-day sums are the sums;
+- a last or first order or event is the newest or oldest day with one;
+- orders are distinct transactions. A transaction's lines normally share one local day, so a
+  transaction is one order on its day and the window's orders are a sum. When its lines fall
+  on two or more local days (a receipt that crosses midnight, a correction dated later), the
+  transaction is marked `spans` and counted distinct among those days that pass the window:
+  once, as docs/segments.md defines it, however many of its days the window holds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from segflow.segments.sql import (
+    Context,
+    Feature,
+    filter_name,
+    line_conditions,
+    prepared_rows,
+    pruning,
+    when_all,
+    window_conditions,
+)
+
+DAILY_SALES = "daily_sales"
+DAILY_EVENTS = "daily_events"
+
+_ORDER_METRICS = ("orders", "avg_order_value", "days_since_last_order", "days_since_first_order")
+
+
+def _line_filters(features: list[Feature], alias: str, ctx: Context) -> dict[str, str]:
+    """Each distinct line filter (the row filter without its window): SQL -> column prefix."""
+    filters: dict[str, str] = {}
+    for feature in sorted(features, key=lambda f: f.column):
+        condition = when_all(line_conditions(feature, alias, ctx))
+        if condition not in filters:
+            filters[condition] = filter_name(replace(feature, window=None), condition)
+    return filters
+
+
+def _prefix(feature: Feature, ctx: Context) -> str:
+    return _line_filters([feature], "rows", ctx)[when_all(line_conditions(feature, "rows", ctx))]
+
+
+def _kept(filters: dict[str, str]) -> str:
+    """Only the rows some line filter counts (none when no feature reads this source)."""
+    return pruning(list(filters)) if filters else "\n    where false"
+
+
+def daily_sales_sql(features: list[Feature], ctx: Context) -> str:
+    """Sales lines up to D (the range's last day) per customer, local day and transaction:
+    per line filter its amount, quantity and whether the transaction has an order line
+    (quantity > 0) passing the filter on that day; `spans` when the transaction's lines fall
+    on more than one day."""
+    chosen = [f for f in features if not f.is_loyalty]
+    filters = _line_filters(chosen, "rows", ctx)
+    metrics: dict[str, set[str]] = {}
+    for feature in chosen:
+        metrics.setdefault(_prefix(feature, ctx), set()).add(feature.metric)
+    columns = []
+    for condition, prefix in filters.items():
+        used = metrics[prefix]
+        if used & {"revenue", "avg_order_value"}:
+            columns.append(f"sum(case when {condition} then rows.amount end) as {prefix}_amount")
+        if "items" in used:
+            columns.append(
+                f"sum(case when {condition} then rows.quantity end) as {prefix}_quantity"
+            )
+        if used & set(_ORDER_METRICS):
+            columns.append(
+                f"max(case when {condition} and rows.quantity > 0 then 1 else 0 end) "
+                f"as {prefix}_order"
+            )
+    keep = ["customer_id", "transaction_id", "occurred_on", "quantity", "amount"]
+    selected = "".join(f",\n        {c}" for c in columns)
+    return f"""with rows as (
+
+    {prepared_rows(chosen, "int_sales_lines", keep, ctx)}
+
+),
+
+per_transaction as (
+
+    select
+        rows.customer_id,
+        rows.occurred_on,
+        rows.transaction_id{selected}
+    from rows{_kept(filters)}
+    group by rows.customer_id, rows.occurred_on, rows.transaction_id
+
+),
+
+spanning as (
+
+    select customer_id, transaction_id
+    from per_transaction
+    group by customer_id, transaction_id
+    having count(*) > 1
+
+)
+
+select
+    per_transaction.*,
+    spanning.transaction_id is not null as spans
+from per_transaction
+left join spanning
+    on spanning.customer_id = per_transaction.customer_id
+    and spanning.transaction_id = per_transaction.transaction_id"""
+
+
+def daily_events_sql(features: list[Feature], ctx: Context) -> str:
+    """Loyalty events up to D (the range's last day) per customer and local day: per line
+    filter the number of events and their points."""
+    chosen = [f for f in features if f.is_loyalty]
+    filters = _line_filters(chosen, "rows", ctx)
+    columns = []
+    for condition, prefix in filters.items():
+        columns.append(f"count(case when {condition} then 1 end) as {prefix}_events")
+        columns.append(f"sum(case when {condition} then rows.points end) as {prefix}_points")
+    keep = ["customer_id", "occurred_on", "points"]
+    selected = "".join(f",\n    {c}" for c in columns)
+    return f"""with rows as (
+
+    {prepared_rows(chosen, "int_events", keep, ctx)}
+
+)
+
+select
+    rows.customer_id,
+    rows.occurred_on{selected}
+from rows{_kept(filters)}
+group by rows.customer_id, rows.occurred_on"""
+
+
+def _window(feature: Feature, ctx: Context) -> str:
+    """The feature's window on a per-day row `d`, and never a day after D."""
+    return when_all(
+        [f"d.occurred_on <= {ctx.as_of}", *window_conditions(feature, "d.occurred_on", ctx)]
+    )
+
+
+def _day_pruning(features: list[Feature], ctx: Context) -> str:
+    windows = {when_all(window_conditions(f, "d.occurred_on", ctx)) for f in features}
+    keep = f"d.occurred_on <= {ctx.as_of}"
+    if not windows or "true" in windows:
+        return f"\n    where {keep}"
+    return f"\n    where {keep}\n        and (" + "\n            or ".join(sorted(windows)) + ")"
+
+
+def features_from_daily_sql(features: list[Feature], loyalty: bool, ctx: Context) -> str:
+    """The features of one source as of D from the per-day aggregates (`DAILY_SALES`,
+    `DAILY_EVENTS`, built up to D or later): the columns `sql.features_sql` gives."""
+    chosen = sorted({f for f in features if f.is_loyalty == loyalty}, key=lambda f: f.column)
+    if loyalty:
+        return _event_features_sql(chosen, ctx)
+    return _sales_features_sql(chosen, ctx)
+
+
+def _event_features_sql(chosen: list[Feature], ctx: Context) -> str:
+    columns = []
+    for feature in chosen:
+        p, w = _prefix(feature, ctx), _window(feature, ctx)
+        if feature.metric == "events":
+            value = f"sum(case when {w} then d.{p}_events end)"
+        elif feature.metric == "points":
+            value = f"sum(case when {w} then d.{p}_points end)"
+        else:
+            last = f"max(case when {w} and d.{p}_events > 0 then d.occurred_on end)"
+            value = ctx.days_between(ctx.as_of, last)
+        columns.append(f",\n    {value} as {feature.column}")
+    return f"""select
+    d.customer_id{"".join(columns)}
+from {ctx.rel(DAILY_EVENTS)} as d{_day_pruning(chosen, ctx)}
+group by d.customer_id"""
+
+
+def _sales_features_sql(chosen: list[Feature], ctx: Context) -> str:
+    totals: dict[str, str] = {}  # column -> aggregate over the per-transaction days
+    spanning: dict[str, str] = {}  # column -> distinct orders among spanning transactions
+    for feature in chosen:
+        p, w = _prefix(feature, ctx), _window(feature, ctx)
+        name = feature.column
+        if feature.metric in ("revenue", "avg_order_value"):
+            totals[f"{name}_amount"] = f"sum(case when {w} then d.{p}_amount end)"
+        if feature.metric == "items":
+            totals[f"{name}_quantity"] = f"sum(case when {w} then d.{p}_quantity end)"
+        if feature.metric in ("orders", "avg_order_value"):
+            totals[f"{name}_orders"] = (
+                f"sum(case when {w} and d.{p}_order = 1 and not d.spans then 1 else 0 end)"
+            )
+            spanning[f"{name}_orders"] = (
+                f"count(distinct case when {w} and d.{p}_order = 1 then d.transaction_id end)"
+            )
+        if feature.metric in ("days_since_last_order", "days_since_first_order"):
+            which = "max" if feature.metric == "days_since_last_order" else "min"
+            totals[f"{name}_{which}"] = (
+                f"{which}(case when {w} and d.{p}_order = 1 then d.occurred_on end)"
+            )
+    d = ctx.as_of
+
+    def orders(name: str) -> str:
+        return f"(t.{name}_orders + coalesce(sp.{name}_orders, 0))"
+
+    def final(feature: Feature) -> str:
+        n = feature.column
+        return {
+            "orders": orders(n),
+            "revenue": f"t.{n}_amount",
+            "items": f"t.{n}_quantity",
+            "avg_order_value": f"cast(t.{n}_amount / nullif({orders(n)}, 0) as decimal(18, 4))",
+            "days_since_last_order": ctx.days_between(d, f"t.{n}_max"),
+            "days_since_first_order": ctx.days_between(d, f"t.{n}_min"),
+        }[feature.metric]
+
+    source = ctx.rel(DAILY_SALES)
+    total_columns = "".join(f",\n        {sql} as {c}" for c, sql in totals.items())
+    spanning_columns = "".join(f",\n        {sql} as {c}" for c, sql in spanning.items())
+    final_columns = "".join(f",\n    {final(f)} as {f.column}" for f in chosen)
+    spanning_cte = (
+        f""",
+
+spanning as (
+
+    select
+        d.customer_id{spanning_columns}
+    from {source} as d
+    where d.spans and d.occurred_on <= {d}
+    group by d.customer_id
+
+)"""
+        if spanning
+        else ""
+    )
+    spanning_join = (
+        "\nleft join spanning as sp\n    on sp.customer_id = t.customer_id" if spanning else ""
+    )
+    return f"""with totals as (
+
+    select
+        d.customer_id{total_columns}
+    from {source} as d{_day_pruning(chosen, ctx)}
+    group by d.customer_id
+
+){spanning_cte}
+
+select
+    t.customer_id{final_columns}
+from totals as t{spanning_join}"""
