@@ -38,7 +38,7 @@ HISTORY_TABLES = tuple(t.name for t in tables.HISTORY)
 # enough that one statement stays a readable size.
 DAYS_PER_STATEMENT = 8
 
-_MEMBERS = "segflow_range_members"
+RANGE_MEMBERS = "segflow_range_members"
 _CHANGES = "segflow_range_changes"
 _PIECES = "segflow_range_pieces"
 # The range's per-day aggregates (segflow/segments/daily.py), built once up to its last day.
@@ -87,22 +87,25 @@ def _names_list(names: list[str]) -> str:
     return ", ".join("'" + n.replace("'", "''") + "'" for n in names) or "null"
 
 
-def _evaluate_days(
+def evaluate_days(
     wh: Warehouse,
     project: SegmentProject,
     names: list[str],
     days: list[date],
-    schema: str | None,
+    schema: str | None = None,
 ) -> None:
     """Fill the temporary table of (day, segment, tier, customer_id) for the given days, from
     per-day aggregates of the lines and events built once for the whole range."""
     tiered = [(n, project.definition(n).kind == "tiered") for n in names]
     for table, select in daily_tables(project, names, max(days), _DAILY, schema, wh.dialect):
         wh.execute(f"drop table if exists {table}")
-        wh.execute(f"create temporary table {table} as\n{select}")
-    wh.execute(f"drop table if exists {_MEMBERS}")
+        # In day order: a window then reads only its days' blocks (DuckDB's min-max indexes).
+        wh.execute(
+            f"create temporary table {table} as\nselect * from (\n{select}\n) as daily order by occurred_on"
+        )
+    wh.execute(f"drop table if exists {RANGE_MEMBERS}")
     wh.execute(
-        f"create temporary table {_MEMBERS} (day date not null, segment varchar not null, "
+        f"create temporary table {RANGE_MEMBERS} (day date not null, segment varchar not null, "
         "tier varchar, customer_id varchar not null)"
     )
     for start in range(0, len(days), DAYS_PER_STATEMENT):
@@ -114,7 +117,7 @@ def _evaluate_days(
                 f"from (\n{membership_sql(tiered, ctx)}\n) as members_of_day)"
             )
         wh.execute(
-            f"insert into {_MEMBERS} (day, segment, tier, customer_id)\n"
+            f"insert into {RANGE_MEMBERS} (day, segment, tier, customer_id)\n"
             + "\nunion all\n".join(parts)
         )
 
@@ -125,8 +128,8 @@ def _changes(wh: Warehouse, first: date, last: date) -> None:
     f, l_ = date_literal(first), date_literal(last)
     wh.execute(f"""create temporary table {_CHANGES} as
 select cur.segment, cur.customer_id, cur.day, 'enter' as event
-from {_MEMBERS} as cur
-left join {_MEMBERS} as prev
+from {RANGE_MEMBERS} as cur
+left join {RANGE_MEMBERS} as prev
     on prev.segment = cur.segment
     and prev.customer_id = cur.customer_id
     and prev.day = cur.day - 1
@@ -136,8 +139,8 @@ where prev.customer_id is null
 union all
 
 select prev.segment, prev.customer_id, prev.day + 1 as day, 'exit' as event
-from {_MEMBERS} as prev
-left join {_MEMBERS} as cur
+from {RANGE_MEMBERS} as prev
+left join {RANGE_MEMBERS} as cur
     on cur.segment = prev.segment
     and cur.customer_id = prev.customer_id
     and cur.day = prev.day + 1
@@ -171,7 +174,7 @@ with grid as (
 counts as (
 
     select segment, day, count(*) as members
-    from {_MEMBERS}
+    from {RANGE_MEMBERS}
     where day >= {f}
     group by segment, day
 
@@ -185,7 +188,7 @@ sales as (
         m.day,
         sum(lines.amount) as revenue,
         count(distinct case when lines.quantity > 0 then lines.transaction_id end) as orders
-    from {_MEMBERS} as m
+    from {RANGE_MEMBERS} as m
     join {base_relations(models)["int_sales_lines"]} as lines
         on lines.customer_id = m.customer_id
         and lines.occurred_on = m.day
@@ -277,7 +280,7 @@ from (
         day - cast(row_number() over (
             partition by segment, tier, customer_id order by day
         ) as integer) as island
-    from {_MEMBERS}
+    from {RANGE_MEMBERS}
     where day >= {f}
 ) as days_in
 group by segment, tier, customer_id, island""")
@@ -352,7 +355,7 @@ def record_history(
     if not names:  # a project without segments has nothing to record
         return result
     started = time.perf_counter()
-    _evaluate_days(wh, project, names, days_between(first - timedelta(days=1), last), schema)
+    evaluate_days(wh, project, names, days_between(first - timedelta(days=1), last), schema)
     _changes(wh, first, last)
     result.seconds["evaluate"] = time.perf_counter() - started
 
@@ -363,6 +366,6 @@ def record_history(
         _write_membership_history(wh, names, first, last)
         _write_days(wh, project, names, first, last)
     result.seconds["write"] = time.perf_counter() - started
-    for temporary in (_MEMBERS, _CHANGES, _PIECES, *_DAILY.values()):
+    for temporary in (RANGE_MEMBERS, _CHANGES, _PIECES, *_DAILY.values()):
         wh.execute(f"drop table if exists {temporary}")
     return result

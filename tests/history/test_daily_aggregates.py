@@ -61,8 +61,7 @@ rules:
         "title: Average order of 40 or more\nrules: {metric: avg_order_value, gte: 40}\n"
     ),
     "ordered_within_a_day": (
-        "title: Last order yesterday or today\n"
-        "rules: {metric: days_since_last_order, lte: 1}\n"
+        "title: Last order yesterday or today\nrules: {metric: days_since_last_order, lte: 1}\n"
     ),
     "first_order_2_days_ago": (
         "title: First order two days ago\nrules: {metric: days_since_first_order, eq: 2}\n"
