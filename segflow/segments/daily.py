@@ -81,7 +81,7 @@ def daily_sales_sql(features: list[Feature], ctx: Context) -> str:
             )
     keep = ["customer_id", "transaction_id", "occurred_on", "quantity", "amount"]
     selected = "".join(f",\n        {c}" for c in columns)
-    return f"""with rows as (
+    return f"""with prepared as (
 
     {prepared_rows(chosen, "int_sales_lines", keep, ctx)}
 
@@ -93,7 +93,7 @@ per_transaction as (
         rows.customer_id,
         rows.occurred_on,
         rows.transaction_id{selected}
-    from rows{_kept(filters)}
+    from prepared as rows{_kept(filters)}
     group by rows.customer_id, rows.occurred_on, rows.transaction_id
 
 ),
@@ -127,7 +127,7 @@ def daily_events_sql(features: list[Feature], ctx: Context) -> str:
         columns.append(f"sum(case when {condition} then rows.points end) as {prefix}_points")
     keep = ["customer_id", "occurred_on", "points"]
     selected = "".join(f",\n    {c}" for c in columns)
-    return f"""with rows as (
+    return f"""with prepared as (
 
     {prepared_rows(chosen, "int_events", keep, ctx)}
 
@@ -136,7 +136,7 @@ def daily_events_sql(features: list[Feature], ctx: Context) -> str:
 select
     rows.customer_id,
     rows.occurred_on{selected}
-from rows{_kept(filters)}
+from prepared as rows{_kept(filters)}
 group by rows.customer_id, rows.occurred_on"""
 
 
