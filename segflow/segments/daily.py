@@ -36,18 +36,22 @@ DAILY_EVENTS = "daily_events"
 _ORDER_METRICS = ("orders", "avg_order_value", "days_since_last_order", "days_since_first_order")
 
 
-def _line_filters(features: list[Feature], alias: str, ctx: Context) -> dict[str, str]:
-    """Each distinct line filter (the row filter without its window): SQL -> column prefix."""
+def line_filters(features: list[Feature], ctx: Context) -> dict[str, str]:
+    """Each distinct line filter (the row filter without its window, over rows `rows`) -> the
+    prefix of its columns in the per-day aggregates, named as `sql.filter_name` names it
+    (unique among them). The builder and the reader call this with the same features, so
+    they agree."""
     filters: dict[str, str] = {}
     for feature in sorted(features, key=lambda f: f.column):
-        condition = when_all(line_conditions(feature, alias, ctx))
-        if condition not in filters:
-            filters[condition] = filter_name(replace(feature, window=None), condition)
+        condition = _condition(feature, ctx)
+        if condition in filters:
+            continue
+        filters[condition] = filter_name(replace(feature, window=None), condition, filters.values())
     return filters
 
 
-def _prefix(feature: Feature, ctx: Context) -> str:
-    return _line_filters([feature], "rows", ctx)[when_all(line_conditions(feature, "rows", ctx))]
+def _condition(feature: Feature, ctx: Context) -> str:
+    return when_all(line_conditions(feature, "rows", ctx))
 
 
 def _kept(filters: dict[str, str]) -> str:
@@ -61,15 +65,20 @@ def daily_sales_sql(features: list[Feature], ctx: Context) -> str:
     (quantity > 0) passing the filter on that day; `spans` when the transaction's lines fall
     on more than one day."""
     chosen = [f for f in features if not f.is_loyalty]
-    filters = _line_filters(chosen, "rows", ctx)
+    filters = line_filters(chosen, ctx)
     metrics: dict[str, set[str]] = {}
     for feature in chosen:
-        metrics.setdefault(_prefix(feature, ctx), set()).add(feature.metric)
+        metrics.setdefault(_condition(feature, ctx), set()).add(feature.metric)
     columns = []
     for condition, prefix in filters.items():
-        used = metrics[prefix]
+        used = metrics[condition]
         if used & {"revenue", "avg_order_value"}:
-            columns.append(f"sum(case when {condition} then rows.amount end) as {prefix}_amount")
+            # Back to the lines' own type, so that summing days gives the type (and, on
+            # Spark, the division's scale) summing lines gives.
+            columns.append(
+                f"cast(sum(case when {condition} then rows.amount end) as decimal(18, 4)) "
+                f"as {prefix}_amount"
+            )
         if "items" in used:
             columns.append(
                 f"sum(case when {condition} then rows.quantity end) as {prefix}_quantity"
@@ -120,7 +129,7 @@ def daily_events_sql(features: list[Feature], ctx: Context) -> str:
     """Loyalty events up to D (the range's last day) per customer and local day: per line
     filter the number of events and their points."""
     chosen = [f for f in features if f.is_loyalty]
-    filters = _line_filters(chosen, "rows", ctx)
+    filters = line_filters(chosen, ctx)
     columns = []
     for condition, prefix in filters.items():
         columns.append(f"count(case when {condition} then 1 end) as {prefix}_events")
@@ -165,9 +174,10 @@ def features_from_daily_sql(features: list[Feature], loyalty: bool, ctx: Context
 
 
 def _event_features_sql(chosen: list[Feature], ctx: Context) -> str:
+    prefixes = line_filters(chosen, ctx)
     columns = []
     for feature in chosen:
-        p, w = _prefix(feature, ctx), _window(feature, ctx)
+        p, w = prefixes[_condition(feature, ctx)], _window(feature, ctx)
         if feature.metric == "events":
             value = f"sum(case when {w} then d.{p}_events end)"
         elif feature.metric == "points":
@@ -185,8 +195,9 @@ group by d.customer_id"""
 def _sales_features_sql(chosen: list[Feature], ctx: Context) -> str:
     totals: dict[str, str] = {}  # column -> aggregate over the per-transaction days
     spanning: dict[str, str] = {}  # column -> distinct orders among spanning transactions
+    prefixes = line_filters(chosen, ctx)
     for feature in chosen:
-        p, w = _prefix(feature, ctx), _window(feature, ctx)
+        p, w = prefixes[_condition(feature, ctx)], _window(feature, ctx)
         name = feature.column
         if feature.metric in ("revenue", "avg_order_value"):
             totals[f"{name}_amount"] = f"sum(case when {w} then d.{p}_amount end)"

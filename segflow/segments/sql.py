@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -523,12 +523,15 @@ def _event_aggregate(feature: Feature, ctx: Context) -> str:
     return ctx.days_between(ctx.as_of, last)
 
 
-def filter_name(feature: Feature, row_filter: str) -> str:
+def filter_name(feature: Feature, row_filter: str, taken: Collection[str] = ()) -> str:
     """A line filter's flag column: `in_last_365d`, `in_every_line` (the words of the filter,
-    hashed where they could name two filters)."""
+    hashed where they could name two filters, or where another filter of the query, in
+    `taken`, has those words already: `event: [a, b]` and `event: a_b`)."""
     values = [str(_jsonable(v)) for *_, v in feature.where]
     digest = hashlib.sha256(row_filter.encode()).hexdigest()
-    return _name("in", feature.filter_words or ["every_line"], digest, _plain(values))
+    words = feature.filter_words or ["every_line"]
+    name = _name("in", words, digest, _plain(values))
+    return name if name not in taken else _name("in", words, digest, plain=False)
 
 
 def _sales_features_sql(chosen: list[Feature], ctx: Context) -> str:
@@ -546,7 +549,7 @@ def _sales_features_sql(chosen: list[Feature], ctx: Context) -> str:
         conditions = _row_filter(feature, "lines", "occurred_on", ctx)
         row_filter = when_all(conditions)
         if row_filter not in filters:
-            filters[row_filter] = filter_name(feature, row_filter)
+            filters[row_filter] = filter_name(feature, row_filter, filters.values())
             shown[row_filter] = (
                 "(\n            " + "\n            and ".join(conditions) + "\n        )"
                 if len(conditions) > 1

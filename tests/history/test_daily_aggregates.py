@@ -18,7 +18,12 @@ from segflow.evaluation.recorded import recorded_members
 from segflow.history.record import record_history
 from segflow.segments.project import load_project
 from segflow.warehouse import open_warehouse
-from tests.conftest import ALL_ENGINES_SLOW_SPARK, configure_project, project_per_engine
+from tests.conftest import (
+    ALL_ENGINES_SLOW_SPARK,
+    configure_project,
+    project_per_engine,
+    write_segments,
+)
 from tests.feedfiles import deliver
 
 CUSTOMERS = (
@@ -70,6 +75,20 @@ rules:
         "title: Revenue over 15 in three days\n"
         "rules: {metric: revenue, window: {last: 3d}, gt: 15}\n"
     ),
+    # Two line filters whose words agree (brand nordlicht, campaign_code is missing): each
+    # needs columns of its own in the per-day aggregates.
+    "nordlicht_without_campaign": """title: A Nordlicht order without a campaign
+rules:
+  metric: orders
+  where: {brand: nordlicht, campaign_code: {is: missing}}
+  gte: 1
+""",
+    "odd_brand": """title: An order of a brand nobody sells
+rules:
+  metric: orders
+  where: {brand: nordlicht_campaign_code_is_missing}
+  gte: 1
+""",
 }
 DAYS = [date(2026, 3, 2) + timedelta(days=i) for i in range(7)]  # 03-02 .. 03-08
 
@@ -116,6 +135,10 @@ BY_HAND: dict[str, dict[date, set[str]]] = {
         DAYS[3]: {"S1"},
         DAYS[4]: {"S1"},
     },
+    # Nordlicht orders (no campaign codes delivered): S2 on the 2nd, S1 the 3rd, S3 the 4th
+    "nordlicht_without_campaign": {d: {"S1", "S2", "S3"} for d in DAYS[2:]}
+    | {DAYS[0]: {"S2"}, DAYS[1]: {"S1", "S2"}},
+    "odd_brand": {},
 }
 
 
@@ -130,11 +153,7 @@ def _project(mp, root, engine, database):
     products = [["P1", "Nordlicht"], ["P2", "Stride"]]
     deliver(settings.landing_dir, "products", "2026-01-01.csv", ["product_id", "brand"], products)
     deliver(settings.landing_dir, "transactions", "2026-03-10.csv", *TRANSACTIONS)
-    for name, text in SEGMENTS.items():
-        (settings.segments_dir / f"{name}.yml").write_text(text)
-    from tests.conftest import compile_segments
-
-    compile_segments(settings)
+    write_segments(settings, SEGMENTS)
     run_build(settings, as_of=date(2026, 3, 10))
     return settings, load_project(settings.segments_dir)
 
