@@ -11,7 +11,7 @@ measures, each run in its own process (so each peak RSS is its own), interleaved
 - per-day aggregates: `evaluate_days`, what `record_history` runs (the lines and events
   reduced once per customer and day for the range, each day's features summed from them);
 - a scan per day: the same days evaluated as before per-day aggregates, every day's
-  features a new scan of all lines and events up to that day (`with_clause` without them);
+  features a new scan of all lines and events up to that day (`aggregates=False`);
 - with `--year`: `record_history` of 365 days, chunked as the nightly backfill runs it
   (`backfill.CHUNK_DAYS`), writes included.
 
@@ -40,7 +40,6 @@ sys.path.insert(0, str(ROOT))
 from benchmarks.backfill import HOT  # noqa: E402
 from benchmarks.preview import open_duckdb  # noqa: E402
 from benchmarks.segments import D, generate_data  # noqa: E402
-from segflow.evaluation.relations import with_clause  # noqa: E402
 from segflow.history.backfill import CHUNK_DAYS  # noqa: E402
 from segflow.history.record import (  # noqa: E402
     RANGE_MEMBERS,
@@ -48,31 +47,10 @@ from segflow.history.record import (  # noqa: E402
     evaluate_days,
     record_history,
 )
-from segflow.segments.project import SegmentProject, load_project  # noqa: E402
-from segflow.segments.sql import membership_sql  # noqa: E402
-from segflow.warehouse import Warehouse, tables  # noqa: E402
+from segflow.segments.project import load_project  # noqa: E402
+from segflow.warehouse import tables  # noqa: E402
 
 AS_OF: date = D
-
-
-def scan_per_day(wh: Warehouse, project: SegmentProject, names: list[str], days: list[date]):
-    """The range's members as evaluate_days filled them before per-day aggregates: each day
-    a full evaluation over the lines and events (8 days per statement)."""
-    tiered = [(n, project.definition(n).kind == "tiered") for n in names]
-    wh.execute(f"drop table if exists {RANGE_MEMBERS}")
-    wh.execute(
-        f"create temporary table {RANGE_MEMBERS} (day date not null, segment varchar not null, "
-        "tier varchar, customer_id varchar not null)"
-    )
-    for start in range(0, len(days), 8):
-        parts = []
-        for day in days[start : start + 8]:
-            ctx, _, ctes = with_clause(project, names, day, None, wh.dialect)
-            parts.append(
-                f"({ctes}\nselect as_of as day, segment, tier, customer_id "
-                f"from (\n{membership_sql(tiered, ctx)}\n) as members_of_day)"
-            )
-        wh.execute(f"insert into {RANGE_MEMBERS}\n" + "\nunion all\n".join(parts))
 
 
 def child(mode: str, workdir: Path, days: int) -> None:
@@ -92,8 +70,8 @@ def child(mode: str, workdir: Path, days: int) -> None:
                 f"select count(*) from {wh.output_schema}.{tables.MEMBERSHIP_HISTORY.name}"
             )
         else:
-            run = evaluate_days if mode == "daily" else scan_per_day
-            run(wh, project, HOT, days_between(first, last))
+            days_in = days_between(first, last)
+            evaluate_days(wh, project, HOT, days_in, aggregates=mode == "daily")
             members = wh.scalar(f"select count(*) from {RANGE_MEMBERS}")
             digest = wh.scalar(
                 f"select sum(hash(day, segment, coalesce(tier, ''), customer_id)) "

@@ -193,6 +193,13 @@ def compile_segments(settings: Settings) -> None:
     )
 
 
+def write_segments(settings: Settings, segments: dict[str, str]) -> None:
+    """Write each segment's YAML (name -> text) into the project and compile them."""
+    for name, text in segments.items():
+        (settings.segments_dir / f"{name}.yml").write_text(text)
+    compile_segments(settings)
+
+
 ENGINES = ["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)]
 # The suites that hold all three engines against each other. Their Spark runs are the
 # `spark` step of .ci/run, except where a suite takes ALL_ENGINES_SLOW_SPARK: the hand-worked

@@ -22,7 +22,9 @@ from segflow.segments.sql import (
     POPULATION,
     SALES_FEATURES,
     Context,
+    Feature,
     Segments,
+    SegmentSpec,
     attribute_values_sql,
     direct_context,
     features_sql,
@@ -66,7 +68,7 @@ def with_clause(
     refer to), and `seg__<name>` for each of the given ones; read from the published models
     or from those in `schema`. With `daily` (the tables `daily_tables` fills, by relation
     name), the features are read from those per-day aggregates instead of the lines."""
-    closure = segment_closure(project, names)
+    specs, features = _specs_and_features(project, names)
     relations = {
         **base_relations(schema),
         **(daily or {}),
@@ -78,8 +80,6 @@ def with_clause(
         **{f"seg_{n}": f"seg__{n}" for n in names},  # for membership_sql over these CTEs
     }
     ctx = direct_context(as_of, relations, dialect)
-    specs = segment_specs(project, closure)
-    features = [f for spec in specs for f in segment_features(spec.definition)]
     source_features = features_from_daily_sql if daily else features_sql
     ctes = [
         ("population", population_sql(ctx)),
@@ -92,12 +92,15 @@ def with_clause(
     return ctx, Segments(specs, ctx), text
 
 
-def segment_closure(project: SegmentProject, names: list[str]) -> list[str]:
-    """The segments and every segment they refer to, each once."""
+def _specs_and_features(
+    project: SegmentProject, names: list[str]
+) -> tuple[list[SegmentSpec], list[Feature]]:
+    """The segments and every segment they refer to, each once, and their metrics' features."""
     closure: list[str] = []
     for name in names:
         closure += [n for n in project.closure(name) if n not in closure]
-    return closure
+    specs = segment_specs(project, closure)
+    return specs, [f for spec in specs for f in segment_features(spec.definition)]
 
 
 def daily_tables(
@@ -112,8 +115,7 @@ def daily_tables(
     from the lines and events up to `last`; `tables` names them by relation (DAILY_SALES,
     DAILY_EVENTS)."""
     ctx = direct_context(last, base_relations(schema), dialect)
-    specs = segment_specs(project, segment_closure(project, names))
-    features = [f for spec in specs for f in segment_features(spec.definition)]
+    _, features = _specs_and_features(project, names)
     return [
         (tables[DAILY_SALES], daily_sales_sql(features, ctx)),
         (tables[DAILY_EVENTS], daily_events_sql(features, ctx)),

@@ -93,16 +93,23 @@ def evaluate_days(
     names: list[str],
     days: list[date],
     schema: str | None = None,
+    aggregates: bool = True,
 ) -> None:
     """Fill the temporary table of (day, segment, tier, customer_id) for the given days, from
-    per-day aggregates of the lines and events built once for the whole range."""
+    per-day aggregates of the lines and events built once for the whole range (with
+    `aggregates=False`, from a scan of the lines per day instead: the reference
+    benchmarks/history.py measures against)."""
     tiered = [(n, project.definition(n).kind == "tiered") for n in names]
-    for table, select in daily_tables(project, names, max(days), _DAILY, schema, wh.dialect):
-        wh.execute(f"drop table if exists {table}")
-        # In day order: a window then reads only its days' blocks (DuckDB's min-max indexes).
-        wh.execute(
-            f"create temporary table {table} as\nselect * from (\n{select}\n) as daily order by occurred_on"
-        )
+    daily = _DAILY if aggregates else None
+    if daily:
+        for table, select in daily_tables(project, names, max(days), daily, schema, wh.dialect):
+            wh.execute(f"drop table if exists {table}")
+            # In day order: a window then reads only its days' blocks (DuckDB's min-max
+            # indexes).
+            wh.execute(
+                f"create temporary table {table} as\nselect * from (\n{select}\n) as daily "
+                "order by occurred_on"
+            )
     wh.execute(f"drop table if exists {RANGE_MEMBERS}")
     wh.execute(
         f"create temporary table {RANGE_MEMBERS} (day date not null, segment varchar not null, "
@@ -111,7 +118,7 @@ def evaluate_days(
     for start in range(0, len(days), DAYS_PER_STATEMENT):
         parts = []
         for day in days[start : start + DAYS_PER_STATEMENT]:
-            ctx, _, ctes = with_clause(project, names, day, schema, wh.dialect, _DAILY)
+            ctx, _, ctes = with_clause(project, names, day, schema, wh.dialect, daily)
             parts.append(
                 f"({ctes}\nselect as_of as day, segment, tier, customer_id "
                 f"from (\n{membership_sql(tiered, ctx)}\n) as members_of_day)"

@@ -27,7 +27,7 @@ from segflow.history.record import (
 from segflow.publication.publish import BUILDS
 from segflow.segments.project import load_project
 from segflow.warehouse import Warehouse, open_warehouse
-from tests.conftest import ALL_ENGINES, configure_project, project_per_engine
+from tests.conftest import ALL_ENGINES, configure_project, project_per_engine, write_segments
 from tests.feedfiles import deliver
 
 CUSTOMERS = (
@@ -97,11 +97,7 @@ def _project(mp, root, engine, database):
     deliver(settings.landing_dir, "customers", "2026-03-10.csv", *CUSTOMERS)
     deliver(settings.landing_dir, "products", "2026-01-01.csv", ["product_id"], [["P1"]])
     deliver(settings.landing_dir, "transactions", "2026-03-10.csv", *TRANSACTIONS)
-    for name, text in SEGMENTS.items():
-        (settings.segments_dir / f"{name}.yml").write_text(text)
-    from tests.conftest import compile_segments
-
-    compile_segments(settings)
+    write_segments(settings, SEGMENTS)
     run_build(settings, as_of=date(2026, 3, 10))
     return settings, load_project(settings.segments_dir)
 

@@ -28,6 +28,7 @@ from tests.conftest import (
     compile_segments,
     configure_project,
     project_per_engine,
+    write_segments,
 )
 from tests.feedfiles import TRANSACTION_HEADER, deliver
 
@@ -65,9 +66,7 @@ def _project(mp, root, engine, database):
         SALE_HEADER,
         [["T1", "1", "K1", "2026-03-05 12:00", "P1", "1", "10.00", "EUR"]],
     )
-    for name, text in SEGMENTS.items():
-        (settings.segments_dir / f"{name}.yml").write_text(text)
-    compile_segments(settings)
+    write_segments(settings, SEGMENTS)
     run_build(settings, as_of=D1)
     return settings
 
