@@ -32,6 +32,12 @@ class Build:
     as_of: date
 
 
+def kept_schema(slot: str) -> str:
+    """Where a build in `slot` keeps the published rows of the segments `build --select`
+    carries over (publication/selective.py): dropped with the slot."""
+    return f"{slot}_kept"
+
+
 def _ensure_tables(wh: Warehouse) -> None:
     wh.ensure_tables(tables.PUBLICATION)
 
@@ -52,6 +58,7 @@ def start_build(wh: Warehouse, resume: bool = False) -> str:
     slot = SLOTS[1] if published == SLOTS[0] else SLOTS[0]
     if not resume:
         wh.drop_schema(slot)
+        wh.drop_schema(kept_schema(slot))
     wh.execute(f"create schema if not exists {slot}")
     return slot
 
@@ -157,6 +164,7 @@ def reset(wh: Warehouse) -> None:
             _drop(wh, owner, relation)
     for slot in SLOTS:
         wh.drop_schema(slot)
+        wh.drop_schema(kept_schema(slot))
     for table in (BUILDS, PUBLISHED):
         wh.execute(f"drop table if exists {wh.output_schema}.{table}")
 

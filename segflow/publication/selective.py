@@ -6,7 +6,10 @@ model's tests and checks run on it as on any build), and before the slot is chec
 published, the segments outside the selection get their published tables back from the
 published slot: their `seg_<name>` rows, and their rows of `segment_stats` and
 `segment_catalog` (the catalog keeps their built definition's hash, so `segflow members`
-knows a table that predates an edit). Customers who have left the population since (erased,
+knows a table that predates an edit). A `seg_<name>` built as a view (the default: a view of
+the flags) becomes a view of a copy of the published rows, kept in the slot's own schema
+`<slot>_kept` (`kept_schema`); one built as a table gets the published rows instead of its
+own. Customers who have left the population since (erased,
 blocked) are removed from the carried-over tables, and their `members`/`share` recounted:
 erasure applies to every published table, and every member is in the published population.
 """
@@ -16,6 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from segflow.errors import UserInputError
+from segflow.publication.publish import kept_schema
 from segflow.segments.project import SegmentProject
 from segflow.warehouse import Warehouse
 
@@ -39,12 +43,7 @@ def selection(project: SegmentProject, selected: list[str]) -> list[str]:
 
 
 def _columns(wh: Warehouse, schema: str, table: str) -> list[str]:
-    rows = wh.query(
-        "select column_name from information_schema.columns "
-        "where table_schema = ? and table_name = ? order by ordinal_position",
-        (schema, table),
-    )
-    return [r[0] for r in rows]
+    return wh.columns(schema, table) if wh.table_exists(schema, table) else []
 
 
 def carry_over(
@@ -60,16 +59,27 @@ def carry_over(
             rebuilt.append(name)  # new, or its kind changed: there is nothing to keep
             continue
         carried.append(name)
+    kept = kept_schema(slot)
+    if carried:
+        wh.execute(f"create schema if not exists {kept}")
     with wh.transaction():
         for name in carried:
             table = f"seg_{name}"
             columns = ", ".join(_columns(wh, slot, table))
-            # The table itself stays (PostgreSQL views depend on it); its rows are replaced.
-            wh.execute(f"delete from {slot}.{table}")
-            wh.execute(
-                f"insert into {slot}.{table} ({columns}) select {columns} from {published}.{table} "
+            rows = (
+                f"select {columns} from {published}.{table} "
                 f"where customer_id in (select customer_id from {slot}.dim_population)"
             )
+            if wh.relation_kind(slot, table) == "VIEW":
+                # A view of the flags: now a view of the published rows (the same columns,
+                # so PostgreSQL keeps the views that depend on it).
+                wh.execute(f"drop table if exists {kept}.{table}")
+                wh.execute(f"create table {kept}.{table} as {rows}")
+                wh.replace_view(slot, table, f"select {columns} from {kept}.{table}")
+            else:
+                # The table itself stays (PostgreSQL views depend on it); its rows are replaced.
+                wh.execute(f"delete from {slot}.{table}")
+                wh.execute(f"insert into {slot}.{table} ({columns}) {rows}")
             for summary in ("segment_stats", "segment_catalog"):
                 columns = ", ".join(_columns(wh, slot, summary))
                 wh.execute(f"delete from {slot}.{summary} where segment = ?", (name,))

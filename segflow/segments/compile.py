@@ -223,7 +223,8 @@ def render(project: SegmentProject, segments_source: str) -> dict[str, str]:
         [("segment", "", ["not_null"]), ("customer_id", "", ["not_null"])],
         tests=[{"unique_combination": {"arguments": {"columns": ["segment", "customer_id"]}}}],
     )
-    files["segment_stats.sql"] = _sql(every, stats_sql(sorted(project.segments), ctx))
+    table = "{{ config(materialized='table') }}"  # whatever the seg_<name> models are
+    files["segment_stats.sql"] = _sql(every, stats_sql(sorted(project.segments), ctx), table)
     files["segment_stats.yml"] = _model_yml(
         every,
         "segment_stats",
@@ -232,7 +233,7 @@ def render(project: SegmentProject, segments_source: str) -> dict[str, str]:
         "same for the rest of the population (rest_*).",
         [("segment", "", ["unique", "not_null"]), ("members", "", ["not_null"])],
     )
-    files["segment_catalog.sql"] = _sql(every, catalog_sql(catalog_rows, ctx))
+    files["segment_catalog.sql"] = _sql(every, catalog_sql(catalog_rows, ctx), table)
     files["segment_catalog.yml"] = _model_yml(
         every,
         "segment_catalog",

@@ -8,10 +8,11 @@ import pytest
 from orchestration.runner import run_build
 from segflow.errors import RunFailed, UserInputError
 from segflow.evaluation import queries as evaluate
+from segflow.publication.publish import kept_schema, published_slot
 from segflow.publication.selective import selection
 from segflow.segments.project import load_project
 from segflow.warehouse import open_warehouse
-from tests.conftest import compile_segments
+from tests.conftest import write_segments
 from tests.feedfiles import deliver
 from tests.segments.fixture_data import CUSTOMERS, D, write_feeds
 
@@ -22,20 +23,43 @@ SEGMENTS = {
 }
 
 
-def _write(settings, segments: dict[str, str]) -> None:
-    for name, text in segments.items():
-        (settings.segments_dir / f"{name}.yml").write_text(text)
-    compile_segments(settings)
-
-
 def _members(wh, name: str) -> set[str]:
     return {r[0] for r in wh.query(f"select customer_id from {wh.output_schema}.seg_{name}")}
 
 
 def test_select_rebuilds_the_selection_and_keeps_the_rest(project):
-    settings = project
+    """`seg_<name>` as views of the flags (dbt_project.yml's default): a segment carried over
+    becomes a view of a copy of its published rows, kept with the slot. Then the segments as
+    tables (`+materialized: table`): carried rows replace a table's own."""
+    _select(project)
+    with open_warehouse(project) as wh:
+        slot = published_slot(wh)
+        assert wh.relation_kind(slot, "seg_women") == "VIEW"
+        assert wh.relation_kind(slot, "seg_big") == "VIEW"
+        assert wh.relation_kind(kept_schema(slot), "seg_women") == "TABLE"
+        assert not wh.table_exists(kept_schema(slot), "seg_big")
+    dbt_project = project.dbt_project_dir / "dbt_project.yml"
+    text = dbt_project.read_text()
+    dbt_project.write_text(
+        text.replace("+materialized: view\n\nflags", "+materialized: table\n\nflags")
+    )
+    assert dbt_project.read_text() != text
+    # Carried again, from the view of the kept copy, into the other slot (emptied first)
+    run_build(project, as_of=D, select=["buyers"])
+    with open_warehouse(project) as wh:
+        assert _members(wh, "women") == {"A"}
+        assert _members(wh, "buyers") == _members(wh, "big") == {"A"}  # big: carried
+        stats = dict(wh.query(f"select segment, members from {wh.output_schema}.segment_stats"))
+        assert stats == {"buyers": 1, "big": 1, "women": 1}
+        slot = published_slot(wh)
+        for name in ("women", "big", "buyers"):
+            assert wh.relation_kind(slot, f"seg_{name}") == "TABLE", name
+            assert not wh.table_exists(kept_schema(slot), f"seg_{name}"), name
+
+
+def _select(settings) -> None:
     write_feeds(settings.landing_dir)
-    _write(settings, SEGMENTS)
+    write_segments(settings, SEGMENTS)
     with pytest.raises(RunFailed, match="--select needs a published build"):
         run_build(settings, as_of=D, select=["big"])
     run_build(settings, as_of=D)
@@ -47,7 +71,7 @@ def test_select_rebuilds_the_selection_and_keeps_the_rest(project):
             f"select definition_hash from {wh.output_schema}.segment_catalog "
             "where segment = 'women'"
         )
-    _write(
+    write_segments(
         settings,
         {
             "buyers": "title: Buyers\nrules: {metric: orders, gt: 2}\n",  # A
