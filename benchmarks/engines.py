@@ -10,7 +10,7 @@ after engine and round after round (interleaved: the machine is shared):
 
 - floor: one aggregate scan of the sales lines (orders and revenue per customer);
 - segflow: the SQL of the generated models for every segment (population, features, flags,
-  one table per segment, the membership view), in dependency order, as dbt runs it.
+  a view per segment, the membership view), in dependency order, as dbt runs it.
 
 PostgreSQL needs a server (PGHOST/PGPORT/PGUSER; a database `segflow_bench_engines` is made
 and dropped). Spark needs `./bootstrap --with spark`; a Thrift server of its own is started in
@@ -103,10 +103,12 @@ def build_statements(project, dialect: str) -> list[str]:
         "segment_membership": "bench.segment_membership",
         **{f"seg_{n}": f"bench.seg_{n}" for n in project.segments},
     }
-    statements = [f"drop view if exists {relations['segment_membership']}"]  # it reads the tables
+    # The views first: they read the tables (PostgreSQL will not drop a table a view reads)
+    views = ["segment_membership", *(f"seg_{n}" for n in project.segments)]
+    statements = [f"drop view if exists {relations[name]}" for name in views]
     for name, sql in model_sql(project, relations, dialect):
-        if name == "segment_membership":
-            statements.append(f"create or replace view {relations[name]} as {sql}")
+        if name in views:  # as dbt_project.yml makes them: views of the flags
+            statements.append(f"create view {relations[name]} as {sql}")
         else:
             statements += [
                 f"drop table if exists {relations[name]}",

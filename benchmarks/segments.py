@@ -7,8 +7,8 @@ Generates scaled data straight into the intermediate tables of a DuckDB warehous
 100 segments, then measures side by side in one run:
 
 - floor: one aggregate scan of the sales lines (orders, revenue per customer);
-- segflow: the SQL of the generated models (population, features, flags, seg_* tables,
-  membership), in dependency order, as dbt runs it;
+- segflow: the SQL of the generated models (population, features, flags, seg_* views,
+  membership), in dependency order, as dbt runs it; and the same with seg_* as tables;
 - one query per segment: each segment evaluated by its own query over the lines;
 - segflow via dbt: the same models through `dbt run` (wall time, start-up included).
 
@@ -228,8 +228,8 @@ def timed(
 
 def _stage(sql: str) -> str:
     target = sql.split(" as ", 1)[0].split()[-1]
-    if target.startswith("out.seg_"):
-        return "seg_<name> tables (100)"
+    if target.startswith(("out.seg_", "out.t_seg_")):
+        return "seg_<name> (100)"
     return {
         "out.sales_features": "sales features",
         "out.event_features": "event features",
@@ -299,10 +299,17 @@ def model_sql(project, relations: dict[str, str], dialect: str = "duckdb") -> li
     ]
 
 
-def segflow_statements(project, relations: dict[str, str]) -> list[str]:
+def segflow_statements(project, relations: dict[str, str], seg_tables: bool = False) -> list[str]:
+    """The models as dbt materialises them: `seg_<name>` views of the flags (the default of
+    dbt_project.yml), or with `seg_tables` tables, as `+materialized: table` makes them."""
+
+    def kind(name: str) -> str:
+        if name == "segment_membership" or (name.startswith("seg_") and not seg_tables):
+            return "view"
+        return "table"
+
     return [
-        f"create or replace {'view' if name == 'segment_membership' else 'table'} "
-        f"{relations[name]} as {sql}"
+        f"create or replace {kind(name)} {relations[name]} as {sql}"
         for name, sql in model_sql(project, relations)
     ]
 
@@ -319,7 +326,6 @@ def naive_statements(project) -> list[str]:
 
 def run_dbt(workdir: Path, warehouse: Path, segments: Path) -> float:
     from segflow.segments.compile import compile_project
-    from segflow.settings import load_settings
 
     project_dir = workdir / "dbt_project"
     shutil.copytree(
@@ -335,7 +341,7 @@ def run_dbt(workdir: Path, warehouse: Path, segments: Path) -> float:
         "SEGFLOW_TARGET": "duckdb",
     }
     os.environ.update(env)
-    compile_project(load_project(segments), load_settings(dotenv=False))
+    compile_project(load_project(segments), segments, project_dir)
     args = [
         dbt_executable(),
         "run",
@@ -404,19 +410,31 @@ def main() -> None:
         group by customer_id"""
     ]
     segflow_sql = segflow_statements(project, relations)
+    # The same, with the segments' tables and their membership view under names of their own
+    as_tables = {
+        name: relation.replace("out.seg", "out.t_seg") for name, relation in relations.items()
+    }
+    tables_sql = segflow_statements(project, as_tables, seg_tables=True)
     naive_sql = naive_statements(project)
     one_pass_sql = same_metrics_one_pass(project)
-    runs: dict[str, list[float]] = {"floor": [], "one_pass": [], "segflow": [], "naive": []}
+    runs: dict[str, list[float]] = {
+        "floor": [],
+        "one_pass": [],
+        "segflow": [],
+        "tables": [],
+        "naive": [],
+    }
     stages: dict[str, list[float]] = {}
     for _ in range(args.repeat):  # interleaved, so machine noise hits all alike
         runs["floor"].append(timed(con, floor_sql))
         runs["one_pass"].append(timed(con, one_pass_sql))
         runs["segflow"].append(timed(con, segflow_sql, stages))
+        runs["tables"].append(timed(con, tables_sql))
         runs["naive"].append(timed(con, naive_sql))
     members = con.execute("select count(*) from out.segment_membership").fetchone()[0]
     con.close()
-    floor, one_pass, segflow, naive = (
-        statistics.median(runs[k]) for k in ("floor", "one_pass", "segflow", "naive")
+    floor, one_pass, segflow, tables, naive = (
+        statistics.median(runs[k]) for k in ("floor", "one_pass", "segflow", "tables", "naive")
     )
     width = 46
     print(f"\n{'':{width}}{'seconds':>9}{'vs floor':>10}")
@@ -428,6 +446,7 @@ def main() -> None:
     print(f"{'segflow build (SQL of the models)':{width}}{segflow:9.2f}{segflow / floor:10.2f}")
     for stage, times in sorted(stages.items(), key=lambda kv: -statistics.median(kv[1])):
         print(f"{'  ' + stage:{width}}{statistics.median(times):9.2f}")
+    print(f"{'segflow build, seg_<name> as tables':{width}}{tables:9.2f}{tables / floor:10.2f}")
     print(f"{'one query per segment':{width}}{naive:9.2f}{naive / floor:10.2f}")
     if not args.no_dbt:
         through_dbt = run_dbt(workdir, warehouse, segments)
