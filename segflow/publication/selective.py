@@ -51,21 +51,21 @@ def carry_over(
 ) -> Selection:
     """Give every segment outside the selection its published tables back in `slot`."""
     rebuilt = selection(project, selected)
-    carried = []
+    carried: dict[str, list[str]] = {}  # name -> the columns of its seg_<name>
     for name in sorted(set(project.segments) - set(rebuilt)):
         table = f"seg_{name}"
         old = _columns(wh, published, table)
         if not old or old != _columns(wh, slot, table):
             rebuilt.append(name)  # new, or its kind changed: there is nothing to keep
             continue
-        carried.append(name)
+        carried[name] = old
     kept = kept_schema(slot)
     if carried:
         wh.execute(f"create schema if not exists {kept}")
     with wh.transaction():
-        for name in carried:
+        for name, names in carried.items():
             table = f"seg_{name}"
-            columns = ", ".join(_columns(wh, slot, table))
+            columns = ", ".join(names)
             rows = (
                 f"select {columns} from {published}.{table} "
                 f"where customer_id in (select customer_id from {slot}.dim_population)"
@@ -98,4 +98,4 @@ def carry_over(
                 "/ nullif(population, 0) where segment = ?",
                 (name,),
             )
-    return Selection(rebuilt, carried)
+    return Selection(rebuilt, list(carried))

@@ -118,8 +118,9 @@ def render(project: SegmentProject, segments_source: str) -> dict[str, str]:
     features = all_features(project)
     # These are tables whatever the folder's default: segments read them many times.
     intermediate = "{{ config(materialized='table', schema='intermediate') }}"
+    table = "{{ config(materialized='table') }}"  # in the output schema
     files: dict[str, str] = {
-        f"{POPULATION}.sql": _sql(every, population_sql(ctx), "{{ config(materialized='table') }}"),
+        f"{POPULATION}.sql": _sql(every, population_sql(ctx), table),
         f"{POPULATION}.yml": _model_yml(
             every,
             POPULATION,
@@ -223,7 +224,7 @@ def render(project: SegmentProject, segments_source: str) -> dict[str, str]:
         [("segment", "", ["not_null"]), ("customer_id", "", ["not_null"])],
         tests=[{"unique_combination": {"arguments": {"columns": ["segment", "customer_id"]}}}],
     )
-    table = "{{ config(materialized='table') }}"  # whatever the seg_<name> models are
+    # Tables whatever the seg_<name> models are: `build --select` replaces their rows
     files["segment_stats.sql"] = _sql(every, stats_sql(sorted(project.segments), ctx), table)
     files["segment_stats.yml"] = _model_yml(
         every,
