@@ -17,6 +17,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 from segflow.history.record import EVENTS, MEMBERSHIP_HISTORY, ensure_history_tables
+from segflow.segments.daily import DAILY_SCHEMA
 from segflow.warehouse import Warehouse, tables
 
 log = logging.getLogger(__name__)
@@ -110,12 +111,15 @@ def supersedes(build: Build, published: Build | None) -> bool:
 
 def model_relations(manifest: Path, output_schema: str) -> dict[str, str]:
     """Each dbt model's published name -> the schema it is published in: its configured
-    schema (staging, intermediate) or the output schema, as the dbt project lays them out."""
+    schema (staging, intermediate) or the output schema, as the dbt project lays them out.
+    The per-day aggregates are not in a slot: builds keep them up to date in place."""
     nodes = json.loads(manifest.read_text())["nodes"].values()
     return {
         node["name"]: node["config"].get("schema") or output_schema
         for node in nodes
-        if node["resource_type"] == "model" and node["config"]["materialized"] != "ephemeral"
+        if node["resource_type"] == "model"
+        and node["config"]["materialized"] != "ephemeral"
+        and node["config"].get("schema") != DAILY_SCHEMA
     }
 
 
@@ -165,6 +169,7 @@ def reset(wh: Warehouse) -> None:
     for slot in SLOTS:
         wh.drop_schema(slot)
         wh.drop_schema(kept_schema(slot))
+    wh.drop_schema(DAILY_SCHEMA)
     for table in (BUILDS, PUBLISHED):
         wh.execute(f"drop table if exists {wh.output_schema}.{table}")
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from segflow.errors import UserInputError
+from segflow.segments.daily import DAILY_SCHEMA, DailyModel, daily_models, features_from_daily_sql
 from segflow.segments.project import SegmentProject
 from segflow.segments.schema import SCHEMA_FILE, schema_text
 from segflow.segments.sql import (
@@ -25,7 +26,6 @@ from segflow.segments.sql import (
     catalog_sql,
     dbt_context,
     describe_feature,
-    features_sql,
     flags_sql,
     membership_sql,
     population_sql,
@@ -144,18 +144,32 @@ def render(project: SegmentProject, segments_source: str) -> dict[str, str]:
             ],
         ),
     }
+    for model in build_daily_models(features):
+        files[f"{model.name}.sql"] = _sql(every, model.select, _daily_config(model))
+        files[f"{model.name}.yml"] = _model_yml(
+            every,
+            model.name,
+            f"The {model.source} reduced per customer and local day"
+            + (" and transaction" if model.key == "transaction_id" else "")
+            + ", for every line filter the segments use. Kept across builds in the schema "
+            f"{DAILY_SCHEMA}: a build re-does only the days its new deliveries touched "
+            "(dbt_project/macros/daily_aggregate.sql).",
+            [("customer_id", "", ["not_null"]), ("occurred_on", "", ["not_null"])],
+        )
     for name, loyalty, source in (
         (SALES_FEATURES, False, "sales lines"),
         (EVENT_FEATURES, True, "loyalty events"),
     ):
         chosen = [f for f in features if f.is_loyalty == loyalty]
-        files[f"{name}.sql"] = _sql(every, features_sql(chosen, loyalty, ctx), intermediate)
+        files[f"{name}.sql"] = _sql(
+            every, features_from_daily_sql(chosen, loyalty, ctx), intermediate
+        )
         files[f"{name}.yml"] = _model_yml(
             every,
             name,
-            f"Every metric any segment uses over the {source}, in one pass, per customer with "
-            "rows up to D. Counts and sums are missing where the customer has no rows "
-            "(segments read them as 0).",
+            f"Every metric any segment uses over the {source}, per customer with rows up to "
+            "D, summed from the per-day aggregates. Counts and sums are missing where the "
+            "customer has no rows (segments read them as 0).",
             [("customer_id", "", ["unique", "not_null"])]
             + [(f.column, describe_feature(f), []) for f in chosen],
         )
@@ -243,6 +257,24 @@ def render(project: SegmentProject, segments_source: str) -> dict[str, str]:
         [("segment", "", ["unique", "not_null"]), ("definition_hash", "", ["not_null"])],
     )
     return files
+
+
+def build_daily_models(features: list[Feature]) -> list[DailyModel]:
+    """The per-day aggregates as the dbt models compile writes (the rows one build reads are
+    the days it re-does, see dbt_project/macros/daily_aggregate.sql)."""
+    return daily_models(
+        features, dbt_context(), lambda key: f"{{{{ segflow_daily_rows('rows', '{key}') }}}}"
+    )
+
+
+def _daily_config(model: DailyModel) -> str:
+    config = (
+        f"{{{{ config(materialized='daily_aggregate', schema='{DAILY_SCHEMA}', "
+        f"feed='{model.feed}', key='{model.key}', definition_hash='{model.definition_hash}') }}}}"
+    )
+    # The materialization reads these to find what changed since the last build.
+    refs = ["stg_customers"] + (["stg_products"] if model.feed == "transactions" else [])
+    return config + "\n-- depends_on: " + ", ".join(f"{{{{ ref('{r}') }}}}" for r in refs)
 
 
 def _segment_doc(name: str, definition, source: str) -> str:

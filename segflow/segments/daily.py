@@ -17,7 +17,9 @@ line with its text filters. The result is the one `sql.features_sql` defines, ex
 
 from __future__ import annotations
 
-from dataclasses import replace
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 
 from segflow.segments.sql import (
     Context,
@@ -30,8 +32,10 @@ from segflow.segments.sql import (
     window_conditions,
 )
 
-DAILY_SALES = "daily_sales"
-DAILY_EVENTS = "daily_events"
+DAILY_SALES = "int_daily_sales"
+DAILY_EVENTS = "int_daily_events"
+# Where a build keeps the per-day aggregates between builds (dbt_project/macros/daily_aggregate.sql).
+DAILY_SCHEMA = "segflow_daily"
 
 _ORDER_METRICS = ("orders", "avg_order_value", "days_since_last_order", "days_since_first_order")
 
@@ -59,11 +63,16 @@ def _kept(filters: dict[str, str]) -> str:
     return pruning(list(filters)) if filters else "\n    where false"
 
 
-def daily_sales_sql(features: list[Feature], ctx: Context) -> str:
-    """Sales lines up to D (the range's last day) per customer, local day and transaction:
-    per line filter its amount, quantity and whether the transaction has an order line
-    (quantity > 0) passing the filter on that day; `spans` when the transaction's lines fall
-    on more than one day."""
+def daily_sales_sql(
+    features: list[Feature],
+    ctx: Context,
+    source: str = "int_sales_lines",
+    rows: str | None = None,
+) -> str:
+    """Sales lines up to D (the range's last day; or those the condition `rows` keeps) per
+    customer, local day and transaction: per line filter its amount, quantity and whether the
+    transaction has an order line (quantity > 0) passing the filter on that day; `spans` when
+    the transaction's lines fall on more than one of the days read."""
     chosen = [f for f in features if not f.is_loyalty]
     filters = line_filters(chosen, ctx)
     metrics: dict[str, set[str]] = {}
@@ -92,7 +101,7 @@ def daily_sales_sql(features: list[Feature], ctx: Context) -> str:
     selected = "".join(f",\n        {c}" for c in columns)
     return f"""with prepared as (
 
-    {prepared_rows(chosen, "int_sales_lines", keep, ctx)}
+    {prepared_rows(chosen, source, keep, ctx, loyalty=False, rows=rows)}
 
 ),
 
@@ -125,9 +134,14 @@ left join spanning
     and spanning.transaction_id = per_transaction.transaction_id"""
 
 
-def daily_events_sql(features: list[Feature], ctx: Context) -> str:
-    """Loyalty events up to D (the range's last day) per customer and local day: per line
-    filter the number of events and their points."""
+def daily_events_sql(
+    features: list[Feature],
+    ctx: Context,
+    source: str = "int_events",
+    rows: str | None = None,
+) -> str:
+    """Loyalty events up to D (the range's last day; or those the condition `rows` keeps) per
+    customer and local day: per line filter the number of events and their points."""
     chosen = [f for f in features if f.is_loyalty]
     filters = line_filters(chosen, ctx)
     columns = []
@@ -138,7 +152,7 @@ def daily_events_sql(features: list[Feature], ctx: Context) -> str:
     selected = "".join(f",\n    {c}" for c in columns)
     return f"""with prepared as (
 
-    {prepared_rows(chosen, "int_events", keep, ctx)}
+    {prepared_rows(chosen, source, keep, ctx, loyalty=True, rows=rows)}
 
 )
 
@@ -164,17 +178,25 @@ def _day_pruning(features: list[Feature], ctx: Context) -> str:
     return f"\n    where {keep}\n        and (" + "\n            or ".join(sorted(windows)) + ")"
 
 
-def features_from_daily_sql(features: list[Feature], loyalty: bool, ctx: Context) -> str:
+def features_from_daily_sql(
+    features: list[Feature],
+    loyalty: bool,
+    ctx: Context,
+    prefixes: dict[str, str] | None = None,
+) -> str:
     """The features of one source as of D from the per-day aggregates (`DAILY_SALES`,
-    `DAILY_EVENTS`, built up to D or later): the columns `sql.features_sql` gives."""
+    `DAILY_EVENTS`, built up to D or later): the columns `sql.features_sql` gives.
+
+    `prefixes`: the aggregates' columns by line filter, when they were built for more
+    features than these (`line_filters` of the features they were built for)."""
     chosen = sorted({f for f in features if f.is_loyalty == loyalty}, key=lambda f: f.column)
+    prefixes = prefixes if prefixes is not None else line_filters(chosen, ctx)
     if loyalty:
-        return _event_features_sql(chosen, ctx)
-    return _sales_features_sql(chosen, ctx)
+        return _event_features_sql(chosen, ctx, prefixes)
+    return _sales_features_sql(chosen, ctx, prefixes)
 
 
-def _event_features_sql(chosen: list[Feature], ctx: Context) -> str:
-    prefixes = line_filters(chosen, ctx)
+def _event_features_sql(chosen: list[Feature], ctx: Context, prefixes: dict[str, str]) -> str:
     columns = []
     for feature in chosen:
         p, w = prefixes[_condition(feature, ctx)], _window(feature, ctx)
@@ -192,10 +214,9 @@ from {ctx.rel(DAILY_EVENTS)} as d{_day_pruning(chosen, ctx)}
 group by d.customer_id"""
 
 
-def _sales_features_sql(chosen: list[Feature], ctx: Context) -> str:
+def _sales_features_sql(chosen: list[Feature], ctx: Context, prefixes: dict[str, str]) -> str:
     totals: dict[str, str] = {}  # column -> aggregate over the per-transaction days
     spanning: dict[str, str] = {}  # column -> distinct orders among spanning transactions
-    prefixes = line_filters(chosen, ctx)
     for feature in chosen:
         p, w = prefixes[_condition(feature, ctx)], _window(feature, ctx)
         name = feature.column
@@ -265,3 +286,56 @@ spanning as (
 select
     t.customer_id{final_columns}
 from totals as t{spanning_join}"""
+
+
+@dataclass(frozen=True)
+class DailyModel:
+    """A per-day aggregate as the dbt model that a build keeps and brings up to date."""
+
+    name: str  # DAILY_SALES or DAILY_EVENTS
+    feed: str  # the raw feed whose deliveries change it
+    key: str  # the feed's row key: a line moves between files by it
+    source: str  # the model it reduces: lines or events of every customer not erased
+    select: str  # its SQL over `source`, the rows read restricted by `rows`
+
+    @property
+    def definition_hash(self) -> str:
+        """What the stored table was built with: a change builds it whole again."""
+        return hashlib.sha256(self.select.encode()).hexdigest()[:16]
+
+
+def daily_models(
+    features: list[Feature], ctx: Context, rows: Callable[[str], str] | None = None
+) -> list[DailyModel]:
+    """The per-day aggregates of every line filter of `features`: sales, then events.
+    `rows(key)`: the condition on the source's rows (`rows`) that one build reads."""
+
+    def kept(key: str) -> str | None:
+        return rows(key) if rows is not None else None
+
+    sales, events = "int_sales_lines_retained", "int_events_retained"
+    return [
+        DailyModel(
+            DAILY_SALES,
+            "transactions",
+            "transaction_id",
+            sales,
+            daily_sales_sql(features, ctx, sales, kept("transaction_id")),
+        ),
+        DailyModel(
+            DAILY_EVENTS,
+            "events",
+            "event_id",
+            events,
+            daily_events_sql(features, ctx, events, kept("event_id")),
+        ),
+    ]
+
+
+def daily_prefixes(features: list[Feature], ctx: Context) -> tuple[dict[str, str], dict[str, str]]:
+    """The columns of the kept per-day aggregates by line filter (sales, events), as the build
+    named them for `features`, every feature of the project."""
+    return (
+        line_filters([f for f in features if not f.is_loyalty], ctx),
+        line_filters([f for f in features if f.is_loyalty], ctx),
+    )

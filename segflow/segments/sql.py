@@ -477,10 +477,19 @@ def window_conditions(feature: Feature, day: str, ctx: Context) -> list[str]:
     return conditions
 
 
-def prepared_rows(features: list[Feature], source: str, keep: list[str], ctx: Context) -> str:
-    """The source's rows up to D with the columns the features filter on, text trimmed and
-    lower-cased once per row rather than once per feature."""
-    columns = EVENT_COLUMNS if source == "int_events" else SALES_COLUMNS
+def prepared_rows(
+    features: list[Feature],
+    source: str,
+    keep: list[str],
+    ctx: Context,
+    loyalty: bool | None = None,
+    rows: str | None = None,
+) -> str:
+    """The source's rows up to D (or those `rows`, a condition on them, keeps) with the
+    columns the features filter on, text trimmed and lower-cased once per row rather than once
+    per feature."""
+    loyalty = source == "int_events" if loyalty is None else loyalty
+    columns = EVENT_COLUMNS if loyalty else SALES_COLUMNS
     used = sorted(
         {c for f in features for c, _, _ in f.where}
         | ({"event_type"} if any(f.events for f in features) else set())
@@ -494,7 +503,7 @@ def prepared_rows(features: list[Feature], source: str, keep: list[str], ctx: Co
     return f"""select
         {selected}
     from {ctx.rel(source)} as rows
-    where rows.occurred_on <= {ctx.as_of}"""
+    where {rows or f"rows.occurred_on <= {ctx.as_of}"}"""
 
 
 def when_all(conditions: list[str]) -> str:

@@ -1,0 +1,156 @@
+{#- The materialization of the per-day aggregates (int_daily_sales, int_daily_events; see
+    segflow/segments/daily.py and docs/decisions.md, "Per-day aggregates").
+
+    The table lives in its own schema, segflow_daily, which no build empties: a night reads
+    only what changed since the last build and re-does those local days, no more. What
+    changed is found from small state tables beside it (<table>__<part>):
+
+    - files:    the file log's rows of the feed seen at the last build; a file whose row is new
+                (a delivery, a re-delivery) is a changed file;
+    - key_days: every raw row's (file, key, local day), key being the transaction or event id:
+                the days a changed file's earlier version held, and the other versions of its
+                keys (the newest delivery wins per line, so a line can move between files);
+    - products: the article master's attributes at the last build (sales only): the lines of
+                a product whose attributes changed are re-done;
+    - state:    what the table was built with: the generated SQL's hash and the time zone.
+                Anything else (a new `where` filter, a new time zone, a first build,
+                --full-refresh) builds the whole table again, once.
+
+    The days to re-do are deleted and inserted again in one transaction with the state, so
+    a failed build leaves table and state as they were, and the next build re-does them.
+    Erased customers' rows are deleted on every build. On Spark (plain Parquet tables, no
+    delete) the table is built whole every time. -#}
+
+{% macro segflow_daily_part(relation, part) -%}
+    {{ return(relation.incorporate(path={"identifier": relation.identifier ~ "__" ~ part})) }}
+{%- endmacro %}
+
+{% macro segflow_daily_definition() -%}
+    {{ return(config.get('definition_hash') ~ ' ' ~ segflow_timezone()) }}
+{%- endmacro %}
+
+{# Whether this build re-does some days (else it builds the whole table). #}
+{% macro segflow_daily_is_incremental() -%}
+    {%- if not execute or target.type == 'spark' or flags.FULL_REFRESH -%}
+        {{ return(false) }}
+    {%- endif -%}
+    {%- set existing = adapter.get_relation(this.database, this.schema, this.identifier) -%}
+    {%- set state = adapter.get_relation(this.database, this.schema, this.identifier ~ '__state') -%}
+    {%- if existing is none or state is none -%}
+        {{ return(false) }}
+    {%- endif -%}
+    {%- set stored = run_query('select definition from ' ~ state) -%}
+    {{ return(stored.rows | length == 1 and stored.rows[0][0] == segflow_daily_definition()) }}
+{%- endmacro %}
+
+{# In the model: the source rows this build reads. The key condition lets the engine prune
+   before the newest-delivery window of the staging view (it partitions by the key). #}
+{% macro segflow_daily_rows(alias, key) -%}
+    {%- if segflow_daily_is_incremental() -%}
+        {{ alias }}.{{ key }} in (select key from {{ segflow_daily_part(this, 'read_keys') }})
+        and {{ alias }}.occurred_on in (select day from {{ segflow_daily_part(this, 'days') }})
+    {%- else -%}
+        true
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro segflow_daily_replace(relation, select) -%}
+    {% do run_query('drop table if exists ' ~ relation) %}
+    {% do run_query('create table ' ~ relation ~ ' as ' ~ select) %}
+{%- endmacro %}
+
+{% materialization daily_aggregate, default %}
+    {%- set incremental = segflow_daily_is_incremental() -%}
+    {%- set feed = config.require('feed') -%}
+    {%- set key = config.require('key') -%}
+    {%- set raw_rows = 'raw.' ~ feed -%}
+    {%- set local_day = local_date('occurred_at') -%}
+    {%- set part = {} -%}
+    {%- for name in ('files', 'changed', 'key_days', 'changed_keys', 'products', 'changed_products', 'days', 'read_keys', 'state') -%}
+        {%- do part.update({name: segflow_daily_part(this, name)}) -%}
+    {%- endfor -%}
+    {%- set has_products = feed == 'transactions' -%}
+    {%- set product_columns = 'product_id, brand, collection, department, category, target_group, color, season' -%}
+    {%- set log_rows = "select file, checksum, ingested_at from raw.file_log where feed = '" ~ feed ~ "'" -%}
+    {%- set raw_key_days = 'select distinct _file as file, ' ~ key ~ ' as key, ' ~ local_day ~ ' as day from ' ~ raw_rows -%}
+
+    {{ run_hooks(pre_hooks, inside_transaction=False) }}
+    {{ run_hooks(pre_hooks, inside_transaction=True) }}
+
+    {% if incremental %}
+        {# Files with a new log row since the last build, and the keys and days they touch. #}
+        {{ segflow_daily_replace(part.changed, "select distinct file from (" ~ log_rows ~ " except select file, checksum, ingested_at from " ~ part.files ~ ") as new_rows") }}
+        {{ segflow_daily_replace(part.changed_keys,
+            "select " ~ key ~ " as key from " ~ raw_rows ~ " where _file in (select file from " ~ part.changed ~ ")"
+            ~ " union select key from " ~ part.key_days ~ " where file in (select file from " ~ part.changed ~ ")") }}
+        {%- set product_days = '' -%}
+        {% if has_products %}
+            {%- set current_products = 'select ' ~ product_columns ~ ' from ' ~ ref('stg_products') -%}
+            {%- set kept_products = 'select ' ~ product_columns ~ ' from ' ~ part.products -%}
+            {{ segflow_daily_replace(part.changed_products,
+                "select distinct product_id from ((" ~ current_products ~ " except " ~ kept_products ~ ") union all ("
+                ~ kept_products ~ " except " ~ current_products ~ ")) as changed") }}
+            {%- set product_days = ' union select ' ~ local_day ~ ' as day from ' ~ raw_rows
+                ~ ' where product_id in (select product_id from ' ~ part.changed_products ~ ')' -%}
+        {% endif %}
+        {# The days: the earlier versions' (before key_days is brought up to date), every
+           version's of a touched key, and those of lines of a changed product. #}
+        {{ segflow_daily_replace(part.days,
+            "select distinct day from (select day from " ~ part.key_days ~ " where key in (select key from " ~ part.changed_keys ~ ")"
+            ~ " union select " ~ local_day ~ " as day from " ~ raw_rows ~ " where " ~ key ~ " in (select key from " ~ part.changed_keys ~ ")"
+            ~ product_days ~ ") as touched where day is not null") }}
+        {% do run_query('delete from ' ~ part.key_days ~ ' where file in (select file from ' ~ part.changed ~ ')') %}
+        {% do run_query('insert into ' ~ part.key_days ~ ' ' ~ raw_key_days ~ ' where _file in (select file from ' ~ part.changed ~ ')') %}
+        {# Every key with a version on a re-done day: the model reads only their rows. #}
+        {{ segflow_daily_replace(part.read_keys, "select distinct key from " ~ part.key_days ~ " where day in (select day from " ~ part.days ~ ")") }}
+        {% do run_query('delete from ' ~ this ~ ' where occurred_on in (select day from ' ~ part.days ~ ')') %}
+        {% call statement('main') -%}
+            insert into {{ this }} select * from (
+                {{ sql }}
+            ) as redone
+        {%- endcall %}
+        {% if feed == 'transactions' %}
+            {# A transaction on a re-done day and on another day spans both. #}
+            {% do run_query(
+                'update ' ~ this ~ ' set spans = spanning.days > 1 from ('
+                ~ 'select customer_id, transaction_id, count(*) as days from ' ~ this
+                ~ ' where transaction_id in (select key from ' ~ part.read_keys ~ ') group by customer_id, transaction_id'
+                ~ ') as spanning where ' ~ this ~ '.customer_id = spanning.customer_id'
+                ~ ' and ' ~ this ~ '.transaction_id = spanning.transaction_id'
+                ~ ' and ' ~ this ~ '.spans <> (spanning.days > 1)') %}
+        {% endif %}
+        {% do run_query('delete from ' ~ this ~ ' where customer_id in (select customer_id from ' ~ ref('stg_customers') ~ ' where is_erased)') %}
+        {% for name in ('changed', 'changed_keys', 'changed_products', 'read_keys') %}
+            {% do run_query('drop table if exists ' ~ part[name]) %}
+        {% endfor %}
+    {% else %}
+        {% do run_query('drop table if exists ' ~ this) %}
+        {% call statement('main') -%}
+            create table {{ this }} as
+            {{ sql }}
+        {%- endcall %}
+        {{ segflow_daily_replace(part.key_days, raw_key_days) }}
+        {{ segflow_daily_replace(part.state, "select cast('" ~ segflow_daily_definition() ~ "' as varchar) as definition") }}
+    {% endif %}
+    {{ segflow_daily_replace(part.files, log_rows) }}
+    {% if has_products %}
+        {{ segflow_daily_replace(part.products, 'select ' ~ product_columns ~ ' from ' ~ ref('stg_products')) }}
+    {% endif %}
+    {% do run_query('drop table if exists ' ~ part.days) %}
+
+    {{ run_hooks(post_hooks, inside_transaction=True) }}
+    {{ adapter.commit() }}
+    {{ run_hooks(post_hooks, inside_transaction=False) }}
+    {{ return({'relations': [this]}) }}
+{% endmaterialization %}
+
+{# Spark's Parquet tables take no delete: the table is built whole on every build. #}
+{% materialization daily_aggregate, adapter='spark' %}
+    {{ run_hooks(pre_hooks) }}
+    {% do run_query('drop table if exists ' ~ this) %}
+    {% call statement('main') -%}
+        {{ create_table_as(False, this, sql) }}
+    {%- endcall %}
+    {{ run_hooks(post_hooks) }}
+    {{ return({'relations': [this]}) }}
+{% endmaterialization %}
