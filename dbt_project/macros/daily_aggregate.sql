@@ -43,12 +43,16 @@
     {{ return(stored.rows | length == 1 and stored.rows[0][0] == segflow_daily_definition()) }}
 {%- endmacro %}
 
-{# In the model: the source rows this build reads. The key condition lets the engine prune
-   before the newest-delivery window of the staging view (it partitions by the key). #}
-{% macro segflow_daily_rows(alias, key) -%}
+{# In the model: the keys whose rows this build reads (macros/lines.sql reads only those
+   before the newest-delivery window, which partitions by them), or none: every row. #}
+{% macro segflow_daily_keys() -%}
+    {{ return(segflow_daily_part(this, 'read_keys') if segflow_daily_is_incremental() else none) }}
+{%- endmacro %}
+
+{# In the model: the days this build re-does, a condition on the date `column`. #}
+{% macro segflow_daily_days(column) -%}
     {%- if segflow_daily_is_incremental() -%}
-        {{ alias }}.{{ key }} in (select key from {{ segflow_daily_part(this, 'read_keys') }})
-        and {{ alias }}.occurred_on in (select day from {{ segflow_daily_part(this, 'days') }})
+        {{ column }} in (select day from {{ segflow_daily_part(this, 'days') }})
     {%- else -%}
         true
     {%- endif -%}

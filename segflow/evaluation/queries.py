@@ -13,7 +13,7 @@ from typing import Any
 
 from segflow.errors import UserInputError
 from segflow.evaluation.recorded import recorded_members
-from segflow.evaluation.relations import BASE_RELATIONS, require_built, with_clause
+from segflow.evaluation.relations import BASE_RELATIONS, kept_daily, require_built, with_clause
 from segflow.segments.conditions import iter_conditions
 from segflow.segments.model import AllOf, AnyOf, MetricLeaf, NotOf, SegmentLeaf
 from segflow.segments.project import SegmentProject
@@ -45,7 +45,9 @@ class Preview:
 
 def preview(wh: Warehouse, project: SegmentProject, name: str, as_of: date) -> Preview:
     require_built(wh)
-    _, _, ctes = with_clause(project, [name], as_of, dialect=wh.dialect)
+    _, _, ctes = with_clause(
+        project, [name], as_of, dialect=wh.dialect, kept=kept_daily(wh, project)
+    )
     d = f"cast('{as_of.isoformat()}' as date)"
     members, population, revenue = wh.query(
         f"""{ctes}
@@ -116,7 +118,9 @@ def evaluate_members(
     """Members at D evaluated on the spot, whatever was built."""
     require_built(wh)
     tier = "tier" if project.definition(name).kind == "tiered" else "cast(null as varchar)"
-    _, _, ctes = with_clause(project, [name], as_of, dialect=wh.dialect)
+    _, _, ctes = with_clause(
+        project, [name], as_of, dialect=wh.dialect, kept=kept_daily(wh, project)
+    )
     rows = wh.query(f"{ctes}\nselect customer_id, {tier} from seg__{name} order by customer_id")
     return [(r[0], r[1]) for r in rows]
 
@@ -153,7 +157,9 @@ def explain(
     """Leaf by leaf, what held for one customer at D; returns a headline and the lines."""
     require_built(wh)
     definition = project.definition(name)
-    ctx, segments, ctes = with_clause(project, [name], as_of, dialect=wh.dialect)
+    ctx, segments, ctes = with_clause(
+        project, [name], as_of, dialect=wh.dialect, kept=kept_daily(wh, project)
+    )
     conditions: list[tuple[str, Any, tuple]] = []
     if definition.rules is not None:
         conditions.append(("rules", definition.rules, ("rules",)))

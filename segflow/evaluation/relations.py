@@ -3,14 +3,17 @@ on D inlined as CTEs (the build's SQL, with D as a literal)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 
 from segflow.errors import UserInputError
-from segflow.segments.compile import segment_specs
+from segflow.segments.compile import all_features, build_daily_models, segment_specs
 from segflow.segments.daily import (
     DAILY_EVENTS,
     DAILY_SALES,
+    DAILY_SCHEMA,
     daily_events_sql,
+    daily_prefixes,
     daily_sales_sql,
     features_from_daily_sql,
 )
@@ -56,6 +59,32 @@ def require_built(wh: Warehouse, schema: str | None = None) -> None:
         raise UserInputError("the warehouse has no built models yet: run `segflow build` first")
 
 
+@dataclass(frozen=True)
+class KeptDaily:
+    """The per-day aggregates a build keeps (segflow_daily), when they hold every line filter
+    the project's segments use: what a direct query reads instead of the lines."""
+
+    relations: dict[str, str]  # DAILY_SALES, DAILY_EVENTS -> their tables
+    prefixes: tuple[dict[str, str], dict[str, str]]  # their columns by line filter
+
+
+def kept_daily(wh: Warehouse, project: SegmentProject) -> KeptDaily | None:
+    """The kept aggregates if they were built, for this project's line filters and time zone
+    (a definition with a filter they lack is read from the lines: one scan)."""
+    features = all_features(project)
+    for model in build_daily_models(features):
+        if not wh.table_exists(DAILY_SCHEMA, f"{model.name}__state"):
+            return None
+        stored = wh.scalar(f"select definition from {DAILY_SCHEMA}.{model.name}__state")
+        if stored != f"{model.definition_hash} {wh.settings.timezone}":
+            return None
+    ctx = direct_context(date.today(), {}, wh.dialect)
+    return KeptDaily(
+        {name: f"{DAILY_SCHEMA}.{name}" for name in (DAILY_SALES, DAILY_EVENTS)},
+        daily_prefixes(features, ctx),
+    )
+
+
 def with_clause(
     project: SegmentProject,
     names: list[str],
@@ -63,12 +92,16 @@ def with_clause(
     schema: str | None = None,
     dialect: str = "duckdb",
     daily: dict[str, str] | None = None,
+    kept: KeptDaily | None = None,
 ) -> tuple[Context, Segments, str]:
     """CTEs for the population, features and flags of the given segments (and what they
     refer to), and `seg__<name>` for each of the given ones; read from the published models
     or from those in `schema`. With `daily` (the tables `daily_tables` fills, by relation
-    name), the features are read from those per-day aggregates instead of the lines."""
+    name), the features are read from those per-day aggregates instead of the lines; with
+    `kept`, from the aggregates builds keep."""
     specs, features = _specs_and_features(project, names)
+    if kept is not None:
+        daily = kept.relations
     relations = {
         **base_relations(schema),
         **(daily or {}),
@@ -80,12 +113,19 @@ def with_clause(
         **{f"seg_{n}": f"seg__{n}" for n in names},  # for membership_sql over these CTEs
     }
     ctx = direct_context(as_of, relations, dialect)
-    source_features = features_from_daily_sql if daily else features_sql
+    if kept is not None:
+        sales, events = kept.prefixes
+        sales_features = features_from_daily_sql(features, False, ctx, sales)
+        event_features = features_from_daily_sql(features, True, ctx, events)
+    else:
+        source_features = features_from_daily_sql if daily else features_sql
+        sales_features = source_features(features, False, ctx)
+        event_features = source_features(features, True, ctx)
     ctes = [
         ("population", population_sql(ctx)),
         ("attribute_values", attribute_values_sql(ctx)),
-        ("sales_features", source_features(features, False, ctx)),
-        ("event_features", source_features(features, True, ctx)),
+        ("sales_features", sales_features),
+        ("event_features", event_features),
         ("flags", flags_sql(specs, ctx)),
     ] + [(f"seg__{n}", segment_sql(n, project.definition(n).kind == "tiered", ctx)) for n in names]
     text = "with " + ",\n".join(f"{cte} as (\n{body}\n)" for cte, body in ctes)

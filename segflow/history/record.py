@@ -20,6 +20,7 @@ from segflow.errors import UserInputError
 from segflow.evaluation.relations import (
     base_relations,
     daily_tables,
+    kept_daily,
     require_built,
     with_clause,
 )
@@ -96,11 +97,13 @@ def evaluate_days(
     aggregates: bool = True,
 ) -> None:
     """Fill the temporary table of (day, segment, tier, customer_id) for the given days, from
-    per-day aggregates of the lines and events built once for the whole range (with
-    `aggregates=False`, from a scan of the lines per day instead: the reference
-    benchmarks/history.py measures against)."""
+    per-day aggregates of the lines and events: those the builds keep when they hold the
+    project's line filters, else built once for the whole range (with `aggregates=False`,
+    from a scan of the lines per day instead: the reference benchmarks/history.py measures
+    against)."""
     tiered = [(n, project.definition(n).kind == "tiered") for n in names]
-    daily = _DAILY if aggregates else None
+    kept = kept_daily(wh, project) if aggregates else None
+    daily = _DAILY if aggregates and kept is None else None
     if daily:
         for table, select in daily_tables(project, names, max(days), daily, schema, wh.dialect):
             wh.execute(f"drop table if exists {table}")
@@ -118,7 +121,7 @@ def evaluate_days(
     for start in range(0, len(days), DAYS_PER_STATEMENT):
         parts = []
         for day in days[start : start + DAYS_PER_STATEMENT]:
-            ctx, _, ctes = with_clause(project, names, day, schema, wh.dialect, daily)
+            ctx, _, ctes = with_clause(project, names, day, schema, wh.dialect, daily, kept)
             parts.append(
                 f"({ctes}\nselect as_of as day, segment, tier, customer_id "
                 f"from (\n{membership_sql(tiered, ctx)}\n) as members_of_day)"

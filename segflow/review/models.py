@@ -47,8 +47,14 @@ class _Modules:
         self.re, self.pytz, self.datetime = re, pytz, datetime
 
 
+# dbt's own block tag, which plain Jinja does not know: the materializations are not what the
+# staging and intermediate models need.
+_MATERIALIZATION = re.compile(r"{%-?\s*materialization\b.*?{%-?\s*endmaterialization\s*-?%}", re.S)
+
+
 def _macros_text(dbt_project: Path) -> str:
-    return "\n".join(p.read_text() for p in sorted((dbt_project / "macros").glob("*.sql")))
+    text = "\n".join(p.read_text() for p in sorted((dbt_project / "macros").glob("*.sql")))
+    return _MATERIALIZATION.sub("", text)
 
 
 def render_models(dbt_project: Path, timezone: str) -> list[Model]:
@@ -80,29 +86,33 @@ def _render(dbt_project: Path, timezone: str, _files: tuple) -> tuple[Model, ...
         def dispatch(name: str, _namespace: str | None = None):
             return getattr(macros, f"default__{name}")
 
-    env.globals["adapter"] = Adapter()  # before the module is made: it copies the globals
-    macros = env.from_string(_macros_text(dbt_project)).module
-    for name in dir(macros):
-        if not name.startswith("_"):
-            env.globals[name] = getattr(macros, name)
     schema_of: dict[str, str] = {}
     sources: dict[str, Path] = {}
     for layer in LAYERS:
         for path in sorted((dbt_project / "models" / layer).glob("*.sql")):
             schema_of[path.stem], sources[path.stem] = layer, path
+    # `ref` and `source` are globals, as in dbt, so that macros may call them too; `ref`
+    # notes what the model being rendered refers to.
+    rendering: list[str] = [""]  # the model being rendered
+    refs: list[str] = []  # what it refers to
+
+    def ref(model: str) -> str:
+        if model not in schema_of:
+            raise ValueError(f"{rendering[0]} refers to {model}: no staging/intermediate model")
+        refs.append(model)
+        return f"{schema_of[model]}.{model}"
+
+    env.globals.update(ref=ref, source=lambda schema, table: f"{schema}.{table}")
+    env.globals["adapter"] = Adapter()  # before the module is made: it copies the globals
+    macros = env.from_string(_macros_text(dbt_project)).module
+    for name in dir(macros):
+        if not name.startswith("_"):
+            env.globals[name] = getattr(macros, name)
     models: dict[str, Model] = {}
     for name, path in sources.items():
-        refs: list[str] = []
-
-        def ref(model: str, _refs: list[str] = refs, _name: str = name) -> str:
-            if model not in schema_of:
-                raise ValueError(f"{_name} refers to {model}: no staging/intermediate model")
-            _refs.append(model)
-            return f"{schema_of[model]}.{model}"
-
-        sql = env.from_string(path.read_text()).render(
-            ref=ref, source=lambda schema, table: f"{schema}.{table}"
-        )
+        rendering[0] = name
+        refs.clear()
+        sql = env.from_string(path.read_text()).render()
         models[name] = Model(name, schema_of[name], sql, tuple(refs))
     ordered: list[Model] = []
 

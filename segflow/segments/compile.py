@@ -7,7 +7,7 @@ committed files with what would be written and names the stale ones.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from segflow.errors import UserInputError
@@ -259,22 +259,27 @@ def render(project: SegmentProject, segments_source: str) -> dict[str, str]:
     return files
 
 
+# The per-day aggregates read their lines through the macros of dbt_project/macros/lines.sql,
+# which read only the keys a build re-does before the newest-delivery window.
+_RETAINED = {
+    "int_sales_lines_retained": "({{ retained_sales_lines(segflow_daily_keys()) }})",
+    "int_events_retained": "({{ retained_events(segflow_daily_keys()) }})",
+}
+
+
 def build_daily_models(features: list[Feature]) -> list[DailyModel]:
     """The per-day aggregates as the dbt models compile writes (the rows one build reads are
-    the days it re-does, see dbt_project/macros/daily_aggregate.sql)."""
-    return daily_models(
-        features, dbt_context(), lambda key: f"{{{{ segflow_daily_rows('rows', '{key}') }}}}"
-    )
+    those of the days it re-does, see dbt_project/macros/daily_aggregate.sql)."""
+    ctx = dbt_context()
+    ctx = replace(ctx, relation=lambda name: _RETAINED.get(name) or dbt_context().rel(name))
+    return daily_models(features, ctx, "{{ segflow_daily_days('rows.occurred_on') }}")
 
 
 def _daily_config(model: DailyModel) -> str:
-    config = (
+    return (
         f"{{{{ config(materialized='daily_aggregate', schema='{DAILY_SCHEMA}', "
         f"feed='{model.feed}', key='{model.key}', definition_hash='{model.definition_hash}') }}}}"
     )
-    # The materialization reads these to find what changed since the last build.
-    refs = ["stg_customers"] + (["stg_products"] if model.feed == "transactions" else [])
-    return config + "\n-- depends_on: " + ", ".join(f"{{{{ ref('{r}') }}}}" for r in refs)
 
 
 def _segment_doc(name: str, definition, source: str) -> str:

@@ -18,7 +18,6 @@ line with its text filters. The result is the one `sql.features_sql` defines, ex
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from segflow.segments.sql import (
@@ -305,14 +304,10 @@ class DailyModel:
 
 
 def daily_models(
-    features: list[Feature], ctx: Context, rows: Callable[[str], str] | None = None
+    features: list[Feature], ctx: Context, rows: str | None = None
 ) -> list[DailyModel]:
     """The per-day aggregates of every line filter of `features`: sales, then events.
-    `rows(key)`: the condition on the source's rows (`rows`) that one build reads."""
-
-    def kept(key: str) -> str | None:
-        return rows(key) if rows is not None else None
-
+    `rows`: the condition on the source's rows (`rows`) that one build reads."""
     sales, events = "int_sales_lines_retained", "int_events_retained"
     return [
         DailyModel(
@@ -320,14 +315,14 @@ def daily_models(
             "transactions",
             "transaction_id",
             sales,
-            daily_sales_sql(features, ctx, sales, kept("transaction_id")),
+            daily_sales_sql(features, ctx, sales, rows),
         ),
         DailyModel(
             DAILY_EVENTS,
             "events",
             "event_id",
             events,
-            daily_events_sql(features, ctx, events, kept("event_id")),
+            daily_events_sql(features, ctx, events, rows),
         ),
     ]
 

@@ -15,7 +15,7 @@ from decimal import Decimal
 import pytest
 
 from orchestration.runner import run_build
-from segflow.evaluation.relations import with_clause
+from segflow.evaluation.relations import kept_daily, with_clause
 from segflow.segments.compile import all_features
 from segflow.segments.daily import DAILY_SCHEMA, daily_models
 from segflow.segments.project import load_project
@@ -67,8 +67,8 @@ def _check(settings, rebuilt: tuple[str, ...]) -> None:
     ctx = direct_context(
         D,
         {
-            "int_sales_lines_retained": "intermediate.int_sales_lines_retained",
-            "int_events_retained": "intermediate.int_events_retained",
+            "int_sales_lines_retained": "staging.int_sales_lines_retained",
+            "int_events_retained": "staging.int_events_retained",
         },
     )
     with open_warehouse(settings) as wh:
@@ -78,10 +78,12 @@ def _check(settings, rebuilt: tuple[str, ...]) -> None:
             )
             assert sentinel == (0 if table in rebuilt else 1), table
             wh.execute(f"delete from {DAILY_SCHEMA}.{table} where customer_id = ?", (SENTINEL,))
-        for model in daily_models(features, ctx, rows=lambda key: "true"):
+        for model in daily_models(features, ctx, rows="true"):
             kept = _rows(wh, f"select * from {DAILY_SCHEMA}.{model.name}")
             whole = _rows(wh, model.select)
             assert kept == whole, model.name
+        kept = kept_daily(wh, project)
+        assert kept is not None  # what preview, members --as-of and explain read
         for name in SEGMENTS:
             _, _, ctes = with_clause(project, [name], D, dialect=wh.dialect)
             from_lines = {r[0] for r in wh.query(f"{ctes}\nselect customer_id from seg__{name}")}
@@ -89,6 +91,9 @@ def _check(settings, rebuilt: tuple[str, ...]) -> None:
                 r[0] for r in wh.query(f"select customer_id from {wh.output_schema}.seg_{name}")
             }
             assert built == from_lines, name
+            _, _, ctes = with_clause(project, [name], D, dialect=wh.dialect, kept=kept)
+            from_kept = {r[0] for r in wh.query(f"{ctes}\nselect customer_id from seg__{name}")}
+            assert from_kept == from_lines, name
         # A row on a day no delivery touches: a build that re-does days keeps it.
         for table in TABLES:
             wh.execute(
@@ -183,6 +188,8 @@ def test_a_night_redoes_the_days_it_touched_and_equals_a_whole_rebuild(settings)
             "big_orders": "title: Big\nrules: {metric: orders, where: {campaign_code: SALE}, gte: 1}\n"
         },
     )
+    with open_warehouse(settings) as wh:  # until built, direct queries read the lines
+        assert kept_daily(wh, load_project(settings.segments_dir)) is None
     run_build(settings, as_of=D)
     _check(settings, rebuilt=("int_daily_sales",))  # the events' filters did not change
     assert _members(settings, "big_orders") == {"A"}

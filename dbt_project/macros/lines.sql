@@ -1,0 +1,120 @@
+{# The sales lines and events as staging reads them (the newest delivery wins per line or
+   event), and the retained ones the per-day aggregates reduce. `keys`: SQL of a relation with
+   a column `key`: only those transactions (events) are read, before the newest-delivery window
+   that partitions by them, so a build that re-does a few days ranks only their rows
+   (macros/daily_aggregate.sql). #}
+
+{% macro raw_rows(feed, key, keys=none) -%}
+    {%- if keys is none -%}
+        {{ source('raw', feed) }}
+    {%- else -%}
+        (select * from {{ source('raw', feed) }} where {{ key }} in (select key from {{ keys }})) as keyed
+    {%- endif -%}
+{%- endmacro %}
+
+{# stg_transactions: one row per (transaction_id, line_id), the newest delivery wins. #}
+{% macro sales_lines(keys=none) %}
+with newest_delivery as (
+
+    {{ newest_delivery(raw_rows('transactions', 'transaction_id', keys), 'transaction_id, line_id') }}
+
+)
+
+select
+    transaction_id,
+    line_id,
+    customer_id,
+    occurred_at,
+    {{ local_date('occurred_at') }} as occurred_on,
+    {{ clean_text('store_id') }} as store_id,
+    {{ clean_code('channel') }} as channel,
+    product_id,
+    quantity,
+    amount,
+    upper({{ clean_text('currency') }}) as currency,
+    {{ clean_text('campaign_code') }} as campaign_code,
+    _file as source_file
+from newest_delivery
+{% endmacro %}
+
+{# stg_events: one row per event_id, the newest delivery wins. #}
+{% macro loyalty_events(keys=none) %}
+with newest_delivery as (
+
+    {{ newest_delivery(raw_rows('events', 'event_id', keys), 'event_id') }}
+
+)
+
+select
+    event_id,
+    customer_id,
+    occurred_at,
+    {{ local_date('occurred_at') }} as occurred_on,
+    {{ clean_code('event_type') }} as event_type,
+    points,
+    {{ clean_text('reward') }} as reward,
+    {{ clean_text('challenge') }} as challenge,
+    {{ clean_code('account') }} as account,
+    {{ clean_code('channel') }} as channel,
+    _file as source_file
+from newest_delivery
+{% endmacro %}
+
+{# Whether a customer is erased (any version), for `customer_id` of the row `alias`. #}
+{% macro is_erased_customer(alias) -%}
+    exists (
+        select 1
+        from {{ ref('stg_customers') }} as customers
+        where customers.customer_id = {{ alias }}.customer_id
+            and customers.is_erased
+    )
+{%- endmacro %}
+
+{# int_sales_lines_retained: sales lines of every customer not erased, known or not yet,
+   with the current article master. #}
+{% macro retained_sales_lines(keys=none) %}
+select
+    lines.transaction_id,
+    lines.line_id,
+    lines.customer_id,
+    lines.occurred_at,
+    lines.occurred_on,
+    lines.store_id,
+    lines.channel,
+    lines.product_id,
+    lines.quantity,
+    lines.amount,
+    lines.currency,
+    lines.campaign_code,
+    products.brand,
+    products.collection,
+    products.department,
+    products.category,
+    products.target_group,
+    products.color,
+    products.season,
+    products.product_id is null as is_unknown_product
+from ({{ sales_lines(keys) }}) as lines
+left join {{ ref('stg_products') }} as products
+    on lines.product_id = products.product_id
+where lines.customer_id is not null
+    and not {{ is_erased_customer('lines') }}
+{% endmacro %}
+
+{# int_events_retained: loyalty and app events of every customer not erased. #}
+{% macro retained_events(keys=none) %}
+select
+    events.event_id,
+    events.customer_id,
+    events.occurred_at,
+    events.occurred_on,
+    events.event_type,
+    events.points,
+    events.reward,
+    events.challenge,
+    events.account,
+    events.channel
+from ({{ loyalty_events(keys) }}) as events
+where events.customer_id is not null
+    and not {{ is_erased_customer('events') }}
+{% endmacro %}
