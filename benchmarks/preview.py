@@ -47,12 +47,16 @@ sys.path.insert(0, str(ROOT))
 from benchmarks.segments import D, generate_data  # noqa: E402
 from segflow.evaluation.queries import preview  # noqa: E402
 from segflow.evaluation.relations import KeptDaily, kept_daily, with_clause  # noqa: E402
-from segflow.segments.compile import all_features, build_daily_models  # noqa: E402
+from segflow.segments.compile import (  # noqa: E402
+    all_features,
+    build_daily_models,
+    macros_digest,
+)
 from segflow.segments.daily import DAILY_SCHEMA, daily_models  # noqa: E402
 from segflow.segments.project import SegmentProject, load_project  # noqa: E402
 from segflow.segments.sql import direct_context  # noqa: E402
 from segflow.settings import load_settings  # noqa: E402
-from segflow.warehouse import Warehouse, open_warehouse  # noqa: E402
+from segflow.warehouse import Warehouse, open_warehouse, tables  # noqa: E402
 
 DAY = f"date '{D}'"
 
@@ -153,9 +157,10 @@ def segflow_sql(project: SegmentProject, name: str, kept: KeptDaily | None = Non
     return f"{ctes}\nselect count(*) from seg__{name}"
 
 
-def keep_aggregates(con: duckdb.DuckDBPyConnection, project: SegmentProject, timezone: str) -> None:
+def keep_aggregates(con: duckdb.DuckDBPyConnection, project: SegmentProject, wh: Warehouse) -> None:
     """The per-day aggregates a first build of this project keeps (segflow_daily), with the
-    state that tells direct queries they hold the project's filters."""
+    state that tells direct queries they hold the project's filters, and the record of a
+    published build that made them."""
     retained = {
         "int_sales_lines_retained": "intermediate.int_sales_lines",
         "int_events_retained": "intermediate.int_events",
@@ -163,14 +168,25 @@ def keep_aggregates(con: duckdb.DuckDBPyConnection, project: SegmentProject, tim
     features = all_features(project)
     con.execute(f"create schema if not exists {DAILY_SCHEMA}")
     ctx = direct_context(D, retained)
-    for model, compiled in zip(
-        daily_models(features, ctx, rows="true"), build_daily_models(features), strict=True
-    ):
+    compiled = build_daily_models(features, macros_digest(wh.settings.dbt_project_dir))
+    for model, built in zip(daily_models(features, ctx, rows="true"), compiled, strict=True):
         con.execute(f"create or replace table {DAILY_SCHEMA}.{model.name} as {model.select}")
         con.execute(
-            f"create or replace table {DAILY_SCHEMA}.{model.name}__state as "
-            f"select '{compiled.definition_hash} {timezone}' as definition"
+            f"create or replace table {DAILY_SCHEMA}.{model.name}__state as select "
+            f"'{built.definition_hash} {wh.settings.timezone}' as definition, "
+            "'benchmark' as build_run"
         )
+    wh.ensure_tables(tables.PUBLICATION)
+    out = wh.output_schema
+    wh.execute(
+        f"insert into {out}.{tables.BUILDS.name} values "
+        "('segflow_a', 'benchmark', ?, now(), now())",
+        (D,),
+    )
+    wh.execute(
+        f"insert into {out}.{tables.PUBLISHED.name} values "
+        "('intermediate', 'int_customer_versions', 'segflow_a')"
+    )
 
 
 def timed(run: Callable[[], int]) -> tuple[float, int]:
@@ -235,7 +251,7 @@ def run(workdir: Path, customers: int, lines: int, repeat: int) -> int:
     project.raise_for_problems()
     wh = open_duckdb(warehouse)  # the same database as `con`: one DuckDB instance
     start = time.perf_counter()
-    keep_aggregates(con, project, wh.settings.timezone)
+    keep_aggregates(con, project, wh)
     print(f"per-day aggregates built (a first build's) in {time.perf_counter() - start:.1f} s")
     kept = kept_daily(wh, project)
     assert kept is not None, "the kept aggregates do not match the project"

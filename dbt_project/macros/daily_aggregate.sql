@@ -12,9 +12,10 @@
                 keys (the newest delivery wins per line, so a line can move between files);
     - products: the article master's attributes at the last build (sales only): the lines of
                 a product whose attributes changed are re-done;
-    - state:    what the table was built with: the generated SQL's hash and the time zone.
-                Anything else (a new `where` filter, a new time zone, a first build,
-                --full-refresh) builds the whole table again, once.
+    - state:    what the table was built with (the generated SQL's hash, which includes the
+                project's macros, and the time zone) and the build run that last changed it.
+                Anything else (a new `where` filter, a new time zone, changed macros, a first
+                build, --full-refresh) builds the whole table again, once.
 
     The days to re-do are deleted and inserted again in one transaction with the state, so
     a failed build leaves table and state as they were, and the next build re-does them.
@@ -70,26 +71,35 @@
     {%- set raw_rows = 'raw.' ~ feed -%}
     {%- set local_day = local_date('occurred_at') -%}
     {%- set part = {} -%}
-    {%- for name in ('files', 'changed', 'key_days', 'changed_keys', 'products', 'changed_products', 'days', 'read_keys', 'state') -%}
+    {%- for name in ('files', 'files_now', 'changed', 'key_days', 'changed_keys', 'products', 'products_now', 'changed_products', 'days', 'read_keys', 'state') -%}
         {%- do part.update({name: segflow_daily_part(this, name)}) -%}
     {%- endfor -%}
     {%- set has_products = feed == 'transactions' -%}
     {%- set product_columns = 'product_id, brand, collection, department, category, target_group, color, season' -%}
-    {%- set log_rows = "select file, checksum, ingested_at from raw.file_log where feed = '" ~ feed ~ "'" -%}
+    {%- set log_columns = 'file, checksum, ingested_at' -%}
     {%- set raw_key_days = 'select distinct _file as file, ' ~ key ~ ' as key, ' ~ local_day ~ ' as day from ' ~ raw_rows -%}
+    {%- set build_run = env_var('SEGFLOW_BUILD_RUN', '') | replace("'", "''") -%}
 
     {{ run_hooks(pre_hooks, inside_transaction=False) }}
     {{ run_hooks(pre_hooks, inside_transaction=True) }}
 
+    {# What this build knows of the deliveries, taken first: a file logged while it runs
+       (PostgreSQL reads each statement's own snapshot) is new to the next build. #}
+    {{ segflow_daily_replace(part.files_now, "select " ~ log_columns ~ " from raw.file_log where feed = '" ~ feed ~ "'") }}
+    {% if has_products %}
+        {{ segflow_daily_replace(part.products_now, 'select ' ~ product_columns ~ ' from ' ~ ref('stg_products')) }}
+    {% endif %}
+
     {% if incremental %}
         {# Files with a new log row since the last build, and the keys and days they touch. #}
-        {{ segflow_daily_replace(part.changed, "select distinct file from (" ~ log_rows ~ " except select file, checksum, ingested_at from " ~ part.files ~ ") as new_rows") }}
+        {{ segflow_daily_replace(part.changed, "select distinct file from (select " ~ log_columns ~ " from " ~ part.files_now
+            ~ " except select " ~ log_columns ~ " from " ~ part.files ~ ") as new_rows") }}
         {{ segflow_daily_replace(part.changed_keys,
             "select " ~ key ~ " as key from " ~ raw_rows ~ " where _file in (select file from " ~ part.changed ~ ")"
             ~ " union select key from " ~ part.key_days ~ " where file in (select file from " ~ part.changed ~ ")") }}
         {%- set product_days = '' -%}
         {% if has_products %}
-            {%- set current_products = 'select ' ~ product_columns ~ ' from ' ~ ref('stg_products') -%}
+            {%- set current_products = 'select ' ~ product_columns ~ ' from ' ~ part.products_now -%}
             {%- set kept_products = 'select ' ~ product_columns ~ ' from ' ~ part.products -%}
             {{ segflow_daily_replace(part.changed_products,
                 "select distinct product_id from ((" ~ current_products ~ " except " ~ kept_products ~ ") union all ("
@@ -134,13 +144,18 @@
             {{ sql }}
         {%- endcall %}
         {{ segflow_daily_replace(part.key_days, raw_key_days) }}
-        {{ segflow_daily_replace(part.state, "select cast('" ~ segflow_daily_definition() ~ "' as varchar) as definition") }}
     {% endif %}
-    {{ segflow_daily_replace(part.files, log_rows) }}
+    {# The state: what the table was built with, and the build (run) that last changed it,
+       which direct queries compare with the build they read (segflow/evaluation/relations.py). #}
+    {{ segflow_daily_replace(part.state, "select cast('" ~ segflow_daily_definition() ~ "' as varchar) as definition, cast('"
+        ~ build_run ~ "' as varchar) as build_run") }}
+    {{ segflow_daily_replace(part.files, 'select ' ~ log_columns ~ ' from ' ~ part.files_now) }}
     {% if has_products %}
-        {{ segflow_daily_replace(part.products, 'select ' ~ product_columns ~ ' from ' ~ ref('stg_products')) }}
+        {{ segflow_daily_replace(part.products, 'select ' ~ product_columns ~ ' from ' ~ part.products_now) }}
     {% endif %}
-    {% do run_query('drop table if exists ' ~ part.days) %}
+    {% for name in ('days', 'files_now', 'products_now') %}
+        {% do run_query('drop table if exists ' ~ part[name]) %}
+    {% endfor %}
 
     {{ run_hooks(post_hooks, inside_transaction=True) }}
     {{ adapter.commit() }}

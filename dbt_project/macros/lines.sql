@@ -70,9 +70,11 @@ from newest_delivery
     )
 {%- endmacro %}
 
-{# int_sales_lines_retained: sales lines of every customer not erased, known or not yet,
-   with the current article master. #}
-{% macro retained_sales_lines(keys=none) %}
+{# Sales lines (the relation `lines`) with the current article master's attributes, of the
+   customers `customers` (a condition on `lines`) keeps: int_sales_lines (known customers) and
+   int_sales_lines_retained (every customer not erased). An unknown product_id keeps its
+   line; its product attributes are missing. #}
+{% macro sales_lines_with_products(lines, customers) %}
 select
     lines.transaction_id,
     lines.line_id,
@@ -94,15 +96,15 @@ select
     products.color,
     products.season,
     products.product_id is null as is_unknown_product
-from ({{ sales_lines(keys) }}) as lines
+from {{ lines }} as lines
 left join {{ ref('stg_products') }} as products
     on lines.product_id = products.product_id
-where lines.customer_id is not null
-    and not {{ is_erased_customer('lines') }}
+where {{ customers }}
 {% endmacro %}
 
-{# int_events_retained: loyalty and app events of every customer not erased. #}
-{% macro retained_events(keys=none) %}
+{# Loyalty and app events (the relation `events`) of the customers `customers` keeps:
+   int_events (known customers) and int_events_retained (every customer not erased). #}
+{% macro events_of(events, customers) %}
 select
     events.event_id,
     events.customer_id,
@@ -114,7 +116,27 @@ select
     events.challenge,
     events.account,
     events.channel
-from ({{ loyalty_events(keys) }}) as events
-where events.customer_id is not null
-    and not {{ is_erased_customer('events') }}
+from {{ events }} as events
+where {{ customers }}
+{% endmacro %}
+
+{# A customer that segments may use, for `customer_id` of the row `alias`: in the customers
+   feed and not erased. #}
+{% macro is_known_customer(alias) -%}
+    {{ alias }}.customer_id in (select customer_id from {{ ref('int_customers_known') }})
+{%- endmacro %}
+
+{# A customer not erased, known or not yet. #}
+{% macro is_retained_customer(alias) -%}
+    {{ alias }}.customer_id is not null and not {{ is_erased_customer(alias) }}
+{%- endmacro %}
+
+{# int_sales_lines_retained: what the per-day aggregates reduce (`keys`: see above). #}
+{% macro retained_sales_lines(keys=none) %}
+{{ sales_lines_with_products('(' ~ sales_lines(keys) ~ ')', is_retained_customer('lines')) }}
+{% endmacro %}
+
+{# int_events_retained: what the per-day aggregates reduce (`keys`: see above). #}
+{% macro retained_events(keys=none) %}
+{{ events_of('(' ~ loyalty_events(keys) ~ ')', is_retained_customer('events')) }}
 {% endmacro %}

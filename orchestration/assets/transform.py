@@ -105,10 +105,14 @@ def make_dbt_models(
         context.log.info(f"dbt build as of {as_of} into the build schema {slot}")
         args = ["build", "--vars", json.dumps({"as_of": as_of.isoformat()})]
         os.environ["SEGFLOW_BUILD_SCHEMA"] = slot
+        # The kept per-day aggregates note the build that changed them last: direct queries
+        # read them only for that build (segflow/evaluation/relations.py, kept_daily).
+        os.environ["SEGFLOW_BUILD_RUN"] = build_run_id(context.run)
         try:
             yield from dbt.cli(args, context=context).stream()
         finally:
             del os.environ["SEGFLOW_BUILD_SCHEMA"]
+            del os.environ["SEGFLOW_BUILD_RUN"]
         with warehouse.connect() as wh:
             if config.select and published is not None:
                 from segflow.publication.selective import carry_over

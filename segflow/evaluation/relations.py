@@ -7,7 +7,12 @@ from dataclasses import dataclass
 from datetime import date
 
 from segflow.errors import UserInputError
-from segflow.segments.compile import all_features, build_daily_models, segment_specs
+from segflow.segments.compile import (
+    all_features,
+    build_daily_models,
+    macros_digest,
+    segment_specs,
+)
 from segflow.segments.daily import (
     DAILY_EVENTS,
     DAILY_SALES,
@@ -36,7 +41,7 @@ from segflow.segments.sql import (
     segment_features,
     segment_sql,
 )
-from segflow.warehouse import Warehouse
+from segflow.warehouse import Warehouse, tables
 
 BASE_RELATIONS = {
     "int_customer_versions": "intermediate.int_customer_versions",
@@ -68,21 +73,48 @@ class KeptDaily:
     prefixes: tuple[dict[str, str], dict[str, str]]  # their columns by line filter
 
 
-def kept_daily(wh: Warehouse, project: SegmentProject) -> KeptDaily | None:
-    """The kept aggregates if they were built, for this project's line filters and time zone
-    (a definition with a filter they lack is read from the lines: one scan)."""
+def kept_daily(
+    wh: Warehouse, project: SegmentProject, schema: str | None = None
+) -> KeptDaily | None:
+    """The kept aggregates if the build read here (the published one, or the one in `schema`)
+    last changed them, for this project's line filters, macros and time zone: a build that
+    was not published (a failed check, an older day) changed them too, and a definition with
+    a filter they lack is read from the lines (one scan)."""
     features = all_features(project)
-    for model in build_daily_models(features):
+    run = _build_run(wh, schema)
+    if run is None:
+        return None
+    for model in build_daily_models(features, macros_digest(wh.settings.dbt_project_dir)):
         if not wh.table_exists(DAILY_SCHEMA, f"{model.name}__state"):
             return None
-        stored = wh.scalar(f"select definition from {DAILY_SCHEMA}.{model.name}__state")
-        if stored != f"{model.definition_hash} {wh.settings.timezone}":
+        stored = wh.query(f"select definition, build_run from {DAILY_SCHEMA}.{model.name}__state")
+        if stored != [(f"{model.definition_hash} {wh.settings.timezone}", run)]:
             return None
-    ctx = direct_context(date.today(), {}, wh.dialect)
     return KeptDaily(
         {name: f"{DAILY_SCHEMA}.{name}" for name in (DAILY_SALES, DAILY_EVENTS)},
-        daily_prefixes(features, ctx),
+        daily_prefixes(features),
     )
+
+
+def _build_run(wh: Warehouse, schema: str | None) -> str | None:
+    """The run of the build whose models are read: the published build, or the newest build
+    in the slot `schema`."""
+    out = wh.output_schema
+    if not wh.table_exists(out, tables.BUILDS.name):
+        return None
+    if schema is None:
+        if not wh.table_exists(out, tables.PUBLISHED.name):
+            return None
+        slot = f"(select max(slot) from {out}.{tables.PUBLISHED.name})"
+        condition = f"slot = {slot} and published_at is not null"
+        order = "published_at"
+    else:
+        condition, order = f"slot = '{schema}'", "built_at"
+    rows = wh.query(
+        f"select run_id from {out}.{tables.BUILDS.name} where {condition} "
+        f"order by {order} desc limit 1"
+    )
+    return rows[0][0] if rows else None
 
 
 def with_clause(

@@ -102,7 +102,7 @@ def evaluate_days(
     from a scan of the lines per day instead: the reference benchmarks/history.py measures
     against)."""
     tiered = [(n, project.definition(n).kind == "tiered") for n in names]
-    kept = kept_daily(wh, project) if aggregates else None
+    kept = kept_daily(wh, project, schema) if aggregates else None
     daily = _DAILY if aggregates and kept is None else None
     if daily:
         for table, select in daily_tables(project, names, max(days), daily, schema, wh.dialect):

@@ -6,6 +6,7 @@ committed files with what would be written and names the stale ones.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -111,8 +112,8 @@ def _sql(source: str, body: str, config: str = "") -> str:
     return SQL_HEADER.format(source=source) + (config + "\n" if config else "") + "\n" + body + "\n"
 
 
-def render(project: SegmentProject, segments_source: str) -> dict[str, str]:
-    """Every generated file, by file name."""
+def render(project: SegmentProject, segments_source: str, macros: str = "") -> dict[str, str]:
+    """Every generated file, by file name (`macros`: `macros_digest` of the dbt project)."""
     ctx = dbt_context()
     every = f"{segments_source}/*.yml"
     features = all_features(project)
@@ -144,7 +145,7 @@ def render(project: SegmentProject, segments_source: str) -> dict[str, str]:
             ],
         ),
     }
-    for model in build_daily_models(features):
+    for model in build_daily_models(features, macros):
         files[f"{model.name}.sql"] = _sql(every, model.select, _daily_config(model))
         files[f"{model.name}.yml"] = _model_yml(
             every,
@@ -267,12 +268,22 @@ _RETAINED = {
 }
 
 
-def build_daily_models(features: list[Feature]) -> list[DailyModel]:
+def build_daily_models(features: list[Feature], macros: str) -> list[DailyModel]:
     """The per-day aggregates as the dbt models compile writes (the rows one build reads are
-    those of the days it re-does, see dbt_project/macros/daily_aggregate.sql)."""
+    those of the days it re-does, see dbt_project/macros/daily_aggregate.sql); `macros`:
+    `macros_digest` of the dbt project, so that changed macros rebuild them whole."""
     ctx = dbt_context()
     ctx = replace(ctx, relation=lambda name: _RETAINED.get(name) or dbt_context().rel(name))
-    return daily_models(features, ctx, "{{ segflow_daily_days('rows.occurred_on') }}")
+    return daily_models(features, ctx, "{{ segflow_daily_days('rows.occurred_on') }}", macros)
+
+
+def macros_digest(dbt_project_dir: Path) -> str:
+    """A digest of the dbt project's macros: what the generated models call (newest delivery
+    wins, local dates, trimming, erasure, the aggregates' materialization)."""
+    digest = hashlib.sha256()
+    for path in sorted((dbt_project_dir / "macros").glob("*.sql")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()[:16]
 
 
 def _daily_config(model: DailyModel) -> str:
@@ -324,7 +335,8 @@ def compile_project(
     """Write (or with `check`, compare) the generated models and the editor schema."""
     project.raise_for_problems()
     out_dir = generated_dir(dbt_project_dir)
-    targets = {out_dir / n: text for n, text in render(project, segments_dir.name).items()}
+    rendered = render(project, segments_dir.name, macros_digest(dbt_project_dir))
+    targets = {out_dir / n: text for n, text in rendered.items()}
     targets[segments_dir / SCHEMA_FILE] = schema_text()
     existing = [p for p in out_dir.glob("*") if p.is_file()] if out_dir.is_dir() else []
     stale = [

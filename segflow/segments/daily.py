@@ -39,27 +39,36 @@ DAILY_SCHEMA = "segflow_daily"
 _ORDER_METRICS = ("orders", "avg_order_value", "days_since_last_order", "days_since_first_order")
 
 
-def line_filters(features: list[Feature], ctx: Context) -> dict[str, str]:
-    """Each distinct line filter (the row filter without its window, over rows `rows`) -> the
+# Line filters are told apart and named by their SQL in one fixed context, so that a dbt model
+# (whose literals are written for Jinja) and a direct query name the same filter alike.
+_NAMING = Context(as_of="D", relation=lambda name: name, jinja=False)
+
+
+def line_filters(features: list[Feature]) -> dict[str, str]:
+    """Each distinct line filter (the row filter without its window; `filter_key`) -> the
     prefix of its columns in the per-day aggregates, named as `sql.filter_name` names it
     (unique among them). The builder and the reader call this with the same features, so
     they agree."""
     filters: dict[str, str] = {}
     for feature in sorted(features, key=lambda f: f.column):
-        condition = _condition(feature, ctx)
-        if condition in filters:
-            continue
-        filters[condition] = filter_name(replace(feature, window=None), condition, filters.values())
+        key = filter_key(feature)
+        if key not in filters:
+            filters[key] = filter_name(replace(feature, window=None), key, filters.values())
     return filters
+
+
+def filter_key(feature: Feature) -> str:
+    """What tells a feature's line filter apart, the same in every context."""
+    return _condition(feature, _NAMING)
 
 
 def _condition(feature: Feature, ctx: Context) -> str:
     return when_all(line_conditions(feature, "rows", ctx))
 
 
-def _kept(filters: dict[str, str]) -> str:
+def _kept(conditions: list[str]) -> str:
     """Only the rows some line filter counts (none when no feature reads this source)."""
-    return pruning(list(filters)) if filters else "\n    where false"
+    return pruning(conditions) if conditions else "\n    where false"
 
 
 def daily_sales_sql(
@@ -73,13 +82,14 @@ def daily_sales_sql(
     transaction has an order line (quantity > 0) passing the filter on that day; `spans` when
     the transaction's lines fall on more than one of the days read."""
     chosen = [f for f in features if not f.is_loyalty]
-    filters = line_filters(chosen, ctx)
+    filters = line_filters(chosen)
+    sql_of = {filter_key(f): _condition(f, ctx) for f in chosen}
     metrics: dict[str, set[str]] = {}
     for feature in chosen:
-        metrics.setdefault(_condition(feature, ctx), set()).add(feature.metric)
+        metrics.setdefault(filter_key(feature), set()).add(feature.metric)
     columns = []
-    for condition, prefix in filters.items():
-        used = metrics[condition]
+    for key, prefix in filters.items():
+        used, condition = metrics[key], sql_of[key]
         if used & {"revenue", "avg_order_value"}:
             # Back to the lines' own type, so that summing days gives the type (and, on
             # Spark, the division's scale) summing lines gives.
@@ -110,7 +120,7 @@ per_transaction as (
         rows.customer_id,
         rows.occurred_on,
         rows.transaction_id{selected}
-    from prepared as rows{_kept(filters)}
+    from prepared as rows{_kept([sql_of[k] for k in filters])}
     group by rows.customer_id, rows.occurred_on, rows.transaction_id
 
 ),
@@ -142,9 +152,11 @@ def daily_events_sql(
     """Loyalty events up to D (the range's last day; or those the condition `rows` keeps) per
     customer and local day: per line filter the number of events and their points."""
     chosen = [f for f in features if f.is_loyalty]
-    filters = line_filters(chosen, ctx)
+    filters = line_filters(chosen)
+    sql_of = {filter_key(f): _condition(f, ctx) for f in chosen}
     columns = []
-    for condition, prefix in filters.items():
+    for key, prefix in filters.items():
+        condition = sql_of[key]
         columns.append(f"count(case when {condition} then 1 end) as {prefix}_events")
         columns.append(f"sum(case when {condition} then rows.points end) as {prefix}_points")
     keep = ["customer_id", "occurred_on", "points"]
@@ -158,7 +170,7 @@ def daily_events_sql(
 select
     rows.customer_id,
     rows.occurred_on{selected}
-from prepared as rows{_kept(filters)}
+from prepared as rows{_kept([sql_of[k] for k in filters])}
 group by rows.customer_id, rows.occurred_on"""
 
 
@@ -189,7 +201,7 @@ def features_from_daily_sql(
     `prefixes`: the aggregates' columns by line filter, when they were built for more
     features than these (`line_filters` of the features they were built for)."""
     chosen = sorted({f for f in features if f.is_loyalty == loyalty}, key=lambda f: f.column)
-    prefixes = prefixes if prefixes is not None else line_filters(chosen, ctx)
+    prefixes = prefixes if prefixes is not None else line_filters(chosen)
     if loyalty:
         return _event_features_sql(chosen, ctx, prefixes)
     return _sales_features_sql(chosen, ctx, prefixes)
@@ -198,7 +210,7 @@ def features_from_daily_sql(
 def _event_features_sql(chosen: list[Feature], ctx: Context, prefixes: dict[str, str]) -> str:
     columns = []
     for feature in chosen:
-        p, w = prefixes[_condition(feature, ctx)], _window(feature, ctx)
+        p, w = prefixes[filter_key(feature)], _window(feature, ctx)
         if feature.metric == "events":
             value = f"sum(case when {w} then d.{p}_events end)"
         elif feature.metric == "points":
@@ -217,7 +229,7 @@ def _sales_features_sql(chosen: list[Feature], ctx: Context, prefixes: dict[str,
     totals: dict[str, str] = {}  # column -> aggregate over the per-transaction days
     spanning: dict[str, str] = {}  # column -> distinct orders among spanning transactions
     for feature in chosen:
-        p, w = prefixes[_condition(feature, ctx)], _window(feature, ctx)
+        p, w = prefixes[filter_key(feature)], _window(feature, ctx)
         name = feature.column
         if feature.metric in ("revenue", "avg_order_value"):
             totals[f"{name}_amount"] = f"sum(case when {w} then d.{p}_amount end)"
@@ -296,18 +308,20 @@ class DailyModel:
     key: str  # the feed's row key: a line moves between files by it
     source: str  # the model it reduces: lines or events of every customer not erased
     select: str  # its SQL over `source`, the rows read restricted by `rows`
+    macros: str = ""  # a digest of the macros the SQL calls (dbt models only)
 
     @property
     def definition_hash(self) -> str:
         """What the stored table was built with: a change builds it whole again."""
-        return hashlib.sha256(self.select.encode()).hexdigest()[:16]
+        return hashlib.sha256((self.select + self.macros).encode()).hexdigest()[:16]
 
 
 def daily_models(
-    features: list[Feature], ctx: Context, rows: str | None = None
+    features: list[Feature], ctx: Context, rows: str | None = None, macros: str = ""
 ) -> list[DailyModel]:
     """The per-day aggregates of every line filter of `features`: sales, then events.
-    `rows`: the condition on the source's rows (`rows`) that one build reads."""
+    `rows`: the condition on the source's rows (`rows`) that one build reads; `macros`: a
+    digest of the dbt macros the SQL calls."""
     sales, events = "int_sales_lines_retained", "int_events_retained"
     return [
         DailyModel(
@@ -316,6 +330,7 @@ def daily_models(
             "transaction_id",
             sales,
             daily_sales_sql(features, ctx, sales, rows),
+            macros,
         ),
         DailyModel(
             DAILY_EVENTS,
@@ -323,14 +338,15 @@ def daily_models(
             "event_id",
             events,
             daily_events_sql(features, ctx, events, rows),
+            macros,
         ),
     ]
 
 
-def daily_prefixes(features: list[Feature], ctx: Context) -> tuple[dict[str, str], dict[str, str]]:
+def daily_prefixes(features: list[Feature]) -> tuple[dict[str, str], dict[str, str]]:
     """The columns of the kept per-day aggregates by line filter (sales, events), as the build
     named them for `features`, every feature of the project."""
     return (
-        line_filters([f for f in features if not f.is_loyalty], ctx),
-        line_filters([f for f in features if f.is_loyalty], ctx),
+        line_filters([f for f in features if not f.is_loyalty]),
+        line_filters([f for f in features if f.is_loyalty]),
     )

@@ -15,6 +15,7 @@ from decimal import Decimal
 import pytest
 
 from orchestration.runner import run_build
+from segflow.errors import RunFailed
 from segflow.evaluation.relations import kept_daily, with_clause
 from segflow.segments.compile import all_features
 from segflow.segments.daily import DAILY_SCHEMA, daily_models
@@ -178,6 +179,29 @@ def test_a_night_redoes_the_days_it_touched_and_equals_a_whole_rebuild(settings)
             f"select distinct spans from {DAILY_SCHEMA}.int_daily_sales where transaction_id = 'T3'"
         )
         assert spans == [(False,)]
+
+    # A build stopped by a blocking check has brought the aggregates up to date with lines
+    # nobody may read yet: direct queries read the published build's lines until a build is
+    # published again.
+    header = [*TRANSACTIONS[0], "currency"]
+    late = [
+        ["T40", "1", "A", "2026-03-30 09:00", "P1", "1", "900", "", "EUR"],
+        ["T41", "1", "A", "2026-03-30 10:00", "P1", "1", "900", "", "USD"],
+    ]
+    deliver(settings.landing_dir, "transactions", "2026-04-05.csv", header, late)
+    with pytest.raises(RunFailed, match="one currency per project"):
+        run_build(settings, as_of=D)
+    project = load_project(settings.segments_dir)
+    with open_warehouse(settings) as wh:
+        assert kept_daily(wh, project) is None
+        kept_rows = wh.scalar(
+            f"select count(*) from {DAILY_SCHEMA}.int_daily_sales where transaction_id = 'T41'"
+        )
+        assert kept_rows == 1  # what the stopped build kept, and nobody reads
+    late[1][-1] = "EUR"
+    deliver(settings.landing_dir, "transactions", "2026-04-05.csv", header, late)
+    run_build(settings, as_of=D)
+    _check(settings, rebuilt=())
 
     # A definition with a new line filter builds the aggregates whole, once (a changed
     # segment rather than a new one: a new model needs a new process, dbt's manifest is read
