@@ -95,14 +95,15 @@ def evaluate_days(
     days: list[date],
     schema: str | None = None,
     aggregates: bool = True,
+    kept_aggregates: bool = True,
 ) -> None:
     """Fill the temporary table of (day, segment, tier, customer_id) for the given days, from
     per-day aggregates of the lines and events: those the builds keep when they hold the
-    project's line filters, else built once for the whole range (with `aggregates=False`,
-    from a scan of the lines per day instead: the reference benchmarks/history.py measures
-    against)."""
+    project's line filters (with `kept_aggregates=False`, never), else built once for the
+    whole range (with `aggregates=False`, from a scan of the lines per day instead: the
+    references benchmarks/history.py measures against)."""
     tiered = [(n, project.definition(n).kind == "tiered") for n in names]
-    kept = kept_daily(wh, project, schema) if aggregates else None
+    kept = kept_daily(wh, project, schema) if aggregates and kept_aggregates else None
     daily = _DAILY if aggregates and kept is None else None
     if daily:
         for table, select in daily_tables(project, names, max(days), daily, schema, wh.dialect):
