@@ -13,12 +13,15 @@ then measures in one run:
   built whole;
 - a nightly build: one more day of deliveries (a day's lines and events), `dbt run` as of
   D + 1 into the other slot: the aggregates re-do that day;
+- one query per segment as a competent analyst writes it by hand (benchmarks/analyst.py: a
+  plain filtered aggregate per segment over the nightly build's lines, joined to its
+  population), each one's member count checked against segflow's `seg_<name>`;
 - per model, dbt's own execution time (target/run_results.json) of both builds, with one dbt
   thread by default so that a model's time is its own (builds run two threads, where models
   compete for the two cores).
 
-Targets (issue 15): the nightly build <= 1.5x the floor. dbt's tests are not run (they are
-the same work on either night).
+Targets (issue 15): the nightly build <= 1.5x the floor and >= 10x faster than one query per
+segment. dbt's tests are not run (they are the same work on either night).
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ import duckdb
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.analyst import analyst_queries  # noqa: E402
 from benchmarks.segments import BRANDS, generate_segments  # noqa: E402
 from segflow.bi.sources import ensure_bi_sources  # noqa: E402
 from segflow.dbt import dbt_executable  # noqa: E402
@@ -193,6 +197,32 @@ def dbt_run(
     return seconds, {r["unique_id"].split(".")[-1]: r["execution_time"] for r in results}
 
 
+def analysts(count: int, slot: str, as_of: date, keep: Path | None = None) -> float:
+    """Seconds for one hand-written query per segment over the build in `slot`; each one's
+    member count must be segflow's."""
+    relations = {
+        "population": f"{slot}.dim_population",
+        "lines": f"{slot}.int_sales_lines",
+        "events": f"{slot}.int_events",
+        "attributes": f"{slot}.stg_customer_attributes",
+    }
+    seconds = 0.0
+    wrong = []
+    with duckdb.connect(os.environ["SEGFLOW_DUCKDB_PATH"]) as con:
+        for name, sql in analyst_queries(count, as_of, relations).items():
+            start = time.perf_counter()
+            row = con.execute(sql).fetchone()
+            seconds += time.perf_counter() - start
+            built = con.execute(f"select count(*) from {slot}.seg_{name}").fetchone()
+            if row != built:
+                wrong.append(f"{name}: by hand {row}, segflow {built}")
+    if wrong:
+        raise SystemExit(
+            "member counts differ: " + "; ".join(wrong) + (f" (kept: {keep})" if keep else "")
+        )
+    return seconds
+
+
 def floor(slot: str) -> float:
     with duckdb.connect(os.environ["SEGFLOW_DUCKDB_PATH"]) as con:
         start = time.perf_counter()
@@ -258,12 +288,33 @@ def main() -> None:
         )
         scan_after = floor("segflow_b")
         floor_s = min(scan, scan_after)
+        by_hand = analysts(
+            args.segments, "segflow_b", D + timedelta(days=1), root if args.keep else None
+        )
         report(floor_s, first, first_models, nightly, nightly_models)
+        segments_s = sum(nightly_models.get(m, 0.0) for m in SEGMENT_MODELS)
+        print(
+            f"\none query per segment, by hand ({args.segments} queries, the same members): "
+            f"{by_hand:.2f} s = {by_hand / floor_s:.1f}x the floor; the nightly segments' "
+            f"models are {by_hand / segments_s:.1f}x faster, the whole nightly `dbt run` "
+            f"{by_hand / nightly:.2f}x"
+        )
     finally:
         if args.keep:
             print(f"kept: {root}")
         else:
             shutil.rmtree(root, ignore_errors=True)
+
+
+SEGMENT_MODELS = {
+    "int_daily_sales",
+    "int_daily_events",
+    "int_segment_sales_features",
+    "int_segment_event_features",
+    "int_segment_flags",
+    "dim_population",
+    "int_segment_attribute_values",
+}
 
 
 def report(
@@ -273,15 +324,7 @@ def report(
     nightly: float,
     nightly_models: dict[str, float],
 ) -> None:
-    segments = {
-        "int_daily_sales",
-        "int_daily_events",
-        "int_segment_sales_features",
-        "int_segment_event_features",
-        "int_segment_flags",
-        "dim_population",
-        "int_segment_attribute_values",
-    }
+    segments = SEGMENT_MODELS
 
     def part(models: dict[str, float], names: set[str] | None) -> float:
         return sum(s for m, s in models.items() if (names is None or m in names))

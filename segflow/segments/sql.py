@@ -144,12 +144,18 @@ def date_literal(day: date) -> str:
 
 
 def shift_date(anchor: str, amount: int, unit: str) -> str:
-    """Calendar arithmetic from a date: months keep the day, clamped to the month's end."""
+    """Calendar arithmetic from a date: months keep the day, clamped to the month's end.
+
+    Days are added as a whole number, not as an interval: DuckDB (2.0) holds
+    `interval '90 day'` and `interval '3 month'` equal and computes two aggregates of one
+    query that differ only there as one (`last: 90d` read as `last: 3m`)."""
     if amount == 0:
         return anchor
     if unit == "w":
         amount, unit = amount * 7, "d"
-    word = {"d": "day", "m": "month", "y": "year"}[unit]
+    if unit == "d":
+        return f"cast({anchor} {'-' if amount < 0 else '+'} {abs(amount)} as date)"
+    word = {"m": "month", "y": "year"}[unit]
     return f"cast({anchor} + interval '{amount} {word}' as date)"
 
 

@@ -3,8 +3,8 @@
 
 select
     d.customer_id,
-    sum(case when d.occurred_on <= {{ as_of_date() }} and d.occurred_on > cast({{ as_of_date() }} + interval '-30 day' as date) then d.in_channel_app_events end) as events_channel_app_last_30d_363398,
-    sum(case when d.occurred_on <= {{ as_of_date() }} and d.occurred_on > cast({{ as_of_date() }} + interval '-30 day' as date) then d.in_reward_redeemed_events end) as events_reward_redeemed_last_30d,
+    sum(case when d.occurred_on <= {{ as_of_date() }} and d.occurred_on > cast({{ as_of_date() }} - 30 as date) then d.in_channel_app_events end) as events_channel_app_last_30d_363398,
+    sum(case when d.occurred_on <= {{ as_of_date() }} and d.occurred_on > cast({{ as_of_date() }} - 30 as date) then d.in_reward_redeemed_events end) as events_reward_redeemed_last_30d,
     sum(case when d.occurred_on <= {{ as_of_date() }} then d.in_every_line_points end) as points
 from {{ ref('int_daily_events') }} as d
     where d.occurred_on <= {{ as_of_date() }}

@@ -21,7 +21,7 @@ select
     end) as t_loyalty_status,
     ((p.email is null)) as m_missing_email,
     (coalesce((coalesce(s.orders, 0) = 0), false)) as m_never_ordered,
-    (coalesce((p.signup_date >= cast({{ as_of_date() }} + interval '-6 day' as date)), false)) as m_new_customers,
+    (coalesce((p.signup_date >= cast({{ as_of_date() }} - 6 as date)), false)) as m_new_customers,
     (coalesce((coalesce(s.orders_brand_nordlicht_campaign_code_is_missing_cde495, 0) >= 1), false)) as m_nordlicht_buyers_14d,
     (coalesce((coalesce(s.orders, 0) = 1), false)) as m_one_time_buyers,
     (coalesce((coalesce(e.points, 0) > 1000), false)) as m_points_over_1000,

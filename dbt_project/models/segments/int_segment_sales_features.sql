@@ -7,9 +7,9 @@ with totals as (
         d.customer_id,
         max(case when d.occurred_on <= {{ as_of_date() }} and d.in_every_line_order = 1 then d.occurred_on end) as days_since_last_order_max,
         sum(case when d.occurred_on <= {{ as_of_date() }} and d.in_every_line_order = 1 and not d.spans then 1 else 0 end) as orders_orders,
-        sum(case when d.occurred_on <= {{ as_of_date() }} and d.occurred_on > cast({{ as_of_date() }} + interval '-14 day' as date) and d.in_brand_nordlicht_campaign_code_is_missing_795344_order = 1 and not d.spans then 1 else 0 end) as orders_brand_nordlicht_campaign_code_is_missing_cde495_orders,
+        sum(case when d.occurred_on <= {{ as_of_date() }} and d.occurred_on > cast({{ as_of_date() }} - 14 as date) and d.in_brand_nordlicht_campaign_code_is_missing_795344_order = 1 and not d.spans then 1 else 0 end) as orders_brand_nordlicht_campaign_code_is_missing_cde495_orders,
         sum(case when d.occurred_on <= {{ as_of_date() }} then d.in_every_line_amount end) as revenue_amount,
-        sum(case when d.occurred_on <= {{ as_of_date() }} and d.occurred_on > cast({{ as_of_date() }} + interval '-365 day' as date) then d.in_every_line_amount end) as revenue_last_365d_amount
+        sum(case when d.occurred_on <= {{ as_of_date() }} and d.occurred_on > cast({{ as_of_date() }} - 365 as date) then d.in_every_line_amount end) as revenue_last_365d_amount
     from {{ ref('int_daily_sales') }} as d
     where d.occurred_on <= {{ as_of_date() }}
     group by d.customer_id
@@ -21,7 +21,7 @@ spanning as (
     select
         d.customer_id,
         count(distinct case when d.occurred_on <= {{ as_of_date() }} and d.in_every_line_order = 1 then d.transaction_id end) as orders_orders,
-        count(distinct case when d.occurred_on <= {{ as_of_date() }} and d.occurred_on > cast({{ as_of_date() }} + interval '-14 day' as date) and d.in_brand_nordlicht_campaign_code_is_missing_795344_order = 1 then d.transaction_id end) as orders_brand_nordlicht_campaign_code_is_missing_cde495_orders
+        count(distinct case when d.occurred_on <= {{ as_of_date() }} and d.occurred_on > cast({{ as_of_date() }} - 14 as date) and d.in_brand_nordlicht_campaign_code_is_missing_795344_order = 1 then d.transaction_id end) as orders_brand_nordlicht_campaign_code_is_missing_cde495_orders
     from {{ ref('int_daily_sales') }} as d
     where d.spans and d.occurred_on <= {{ as_of_date() }}
     group by d.customer_id
