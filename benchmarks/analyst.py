@@ -11,15 +11,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from benchmarks.segments import BRANDS, WINDOWS
-
-METRICS = [
-    ("orders", [1, 2, 5]),
-    ("revenue", [100, 500, 1000]),
-    ("items", [3, 10]),
-    ("avg_order_value", [50, 80]),
-    ("days_since_last_order", [30, 180]),
-]
+from benchmarks.segments import BRANDS, METRICS, WINDOWS
 
 
 def _window(text: str | None, day: str) -> str:

@@ -65,6 +65,15 @@ BRANDS = [
     "Kiko Milano",
     "Sol",
 ]
+# The sales metrics of the generated segments and their thresholds (benchmarks/analyst.py
+# writes the same segments by hand).
+METRICS = [
+    ("orders", [1, 2, 5]),
+    ("revenue", [100, 500, 1000]),
+    ("items", [3, 10]),
+    ("avg_order_value", [50, 80]),
+    ("days_since_last_order", [30, 180]),
+]
 WINDOWS = [None, "{last: 30d}", "{last: 90d}", "{last: 365d}", "{last: 3m}", "{last: 1y}"]
 
 
@@ -158,13 +167,7 @@ def generate_data(con: duckdb.DuckDBPyConnection, customers: int, lines: int) ->
 def generate_segments(folder: Path, count: int) -> None:
     """A realistic mix: sales metrics with brands and windows, loyalty, profile, attributes."""
     folder.mkdir(parents=True, exist_ok=True)
-    metrics = [
-        ("orders", [1, 2, 5]),
-        ("revenue", [100, 500, 1000]),
-        ("items", [3, 10]),
-        ("avg_order_value", [50, 80]),
-        ("days_since_last_order", [30, 180]),
-    ]
+    metrics = METRICS
     made = 0
     i = 0
     while made < count:
