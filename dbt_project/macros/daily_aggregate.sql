@@ -74,7 +74,7 @@
     {%- for name in ('files', 'files_now', 'changed', 'key_days', 'changed_keys', 'products', 'products_now', 'changed_products', 'days', 'read_keys', 'state') -%}
         {%- do part.update({name: segflow_daily_part(this, name)}) -%}
     {%- endfor -%}
-    {%- set has_products = feed == 'transactions' -%}
+    {%- set is_sales = feed == 'transactions' -%}  {#- sales: products and spans too #}
     {%- set product_columns = 'product_id, brand, collection, department, category, target_group, color, season' -%}
     {%- set log_columns = 'file, checksum, ingested_at' -%}
     {%- set raw_key_days = 'select distinct _file as file, ' ~ key ~ ' as key, ' ~ local_day ~ ' as day from ' ~ raw_rows -%}
@@ -86,7 +86,7 @@
     {# What this build knows of the deliveries, taken first: a file logged while it runs
        (PostgreSQL reads each statement's own snapshot) is new to the next build. #}
     {{ segflow_daily_replace(part.files_now, "select " ~ log_columns ~ " from raw.file_log where feed = '" ~ feed ~ "'") }}
-    {% if has_products %}
+    {% if is_sales %}
         {{ segflow_daily_replace(part.products_now, 'select ' ~ product_columns ~ ' from ' ~ ref('stg_products')) }}
     {% endif %}
 
@@ -98,7 +98,7 @@
             "select " ~ key ~ " as key from " ~ raw_rows ~ " where _file in (select file from " ~ part.changed ~ ")"
             ~ " union select key from " ~ part.key_days ~ " where file in (select file from " ~ part.changed ~ ")") }}
         {%- set product_days = '' -%}
-        {% if has_products %}
+        {% if is_sales %}
             {%- set current_products = 'select ' ~ product_columns ~ ' from ' ~ part.products_now -%}
             {%- set kept_products = 'select ' ~ product_columns ~ ' from ' ~ part.products -%}
             {{ segflow_daily_replace(part.changed_products,
@@ -123,7 +123,7 @@
                 {{ sql }}
             ) as redone
         {%- endcall %}
-        {% if feed == 'transactions' %}
+        {% if is_sales %}
             {# A transaction on a re-done day and on another day spans both. #}
             {% do run_query(
                 'update ' ~ this ~ ' set spans = spanning.days > 1 from ('
@@ -134,9 +134,6 @@
                 ~ ' and ' ~ this ~ '.spans <> (spanning.days > 1)') %}
         {% endif %}
         {% do run_query('delete from ' ~ this ~ ' where customer_id in (select customer_id from ' ~ ref('stg_customers') ~ ' where is_erased)') %}
-        {% for name in ('changed', 'changed_keys', 'changed_products', 'read_keys') %}
-            {% do run_query('drop table if exists ' ~ part[name]) %}
-        {% endfor %}
     {% else %}
         {% do run_query('drop table if exists ' ~ this) %}
         {% call statement('main') -%}
@@ -150,10 +147,11 @@
     {{ segflow_daily_replace(part.state, "select cast('" ~ segflow_daily_definition() ~ "' as varchar) as definition, cast('"
         ~ build_run ~ "' as varchar) as build_run") }}
     {{ segflow_daily_replace(part.files, 'select ' ~ log_columns ~ ' from ' ~ part.files_now) }}
-    {% if has_products %}
+    {% if is_sales %}
         {{ segflow_daily_replace(part.products, 'select ' ~ product_columns ~ ' from ' ~ part.products_now) }}
     {% endif %}
-    {% for name in ('days', 'files_now', 'products_now') %}
+    {# This build's scratch tables. #}
+    {% for name in ('files_now', 'changed', 'changed_keys', 'products_now', 'changed_products', 'days', 'read_keys') %}
         {% do run_query('drop table if exists ' ~ part[name]) %}
     {% endfor %}
 

@@ -132,6 +132,7 @@ def with_clause(
     name), the features are read from those per-day aggregates instead of the lines; with
     `kept`, from the aggregates builds keep."""
     specs, features = _specs_and_features(project, names)
+    sales_prefixes, event_prefixes = kept.prefixes if kept is not None else (None, None)
     if kept is not None:
         daily = kept.relations
     relations = {
@@ -145,14 +146,12 @@ def with_clause(
         **{f"seg_{n}": f"seg__{n}" for n in names},  # for membership_sql over these CTEs
     }
     ctx = direct_context(as_of, relations, dialect)
-    if kept is not None:
-        sales, events = kept.prefixes
-        sales_features = features_from_daily_sql(features, False, ctx, sales)
-        event_features = features_from_daily_sql(features, True, ctx, events)
+    if daily:
+        sales_features = features_from_daily_sql(features, False, ctx, sales_prefixes)
+        event_features = features_from_daily_sql(features, True, ctx, event_prefixes)
     else:
-        source_features = features_from_daily_sql if daily else features_sql
-        sales_features = source_features(features, False, ctx)
-        event_features = source_features(features, True, ctx)
+        sales_features = features_sql(features, False, ctx)
+        event_features = features_sql(features, True, ctx)
     ctes = [
         ("population", population_sql(ctx)),
         ("attribute_values", attribute_values_sql(ctx)),

@@ -272,8 +272,8 @@ def build_daily_models(features: list[Feature], macros: str) -> list[DailyModel]
     """The per-day aggregates as the dbt models compile writes (the rows one build reads are
     those of the days it re-does, see dbt_project/macros/daily_aggregate.sql); `macros`:
     `macros_digest` of the dbt project, so that changed macros rebuild them whole."""
-    ctx = dbt_context()
-    ctx = replace(ctx, relation=lambda name: _RETAINED.get(name) or dbt_context().rel(name))
+    base = dbt_context()
+    ctx = replace(base, relation=lambda name: _RETAINED.get(name) or base.rel(name))
     return daily_models(features, ctx, "{{ segflow_daily_days('rows.occurred_on') }}", macros)
 
 

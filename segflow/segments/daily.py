@@ -66,6 +66,12 @@ def _condition(feature: Feature, ctx: Context) -> str:
     return when_all(line_conditions(feature, "rows", ctx))
 
 
+def _named_conditions(chosen: list[Feature], ctx: Context) -> dict[str, tuple[str, str]]:
+    """Each line filter's key -> the prefix of its columns and its SQL in `ctx`."""
+    sql_of = {filter_key(f): _condition(f, ctx) for f in chosen}
+    return {key: (prefix, sql_of[key]) for key, prefix in line_filters(chosen).items()}
+
+
 def _kept(conditions: list[str]) -> str:
     """Only the rows some line filter counts (none when no feature reads this source)."""
     return pruning(conditions) if conditions else "\n    where false"
@@ -82,14 +88,13 @@ def daily_sales_sql(
     transaction has an order line (quantity > 0) passing the filter on that day; `spans` when
     the transaction's lines fall on more than one of the days read."""
     chosen = [f for f in features if not f.is_loyalty]
-    filters = line_filters(chosen)
-    sql_of = {filter_key(f): _condition(f, ctx) for f in chosen}
+    filters = _named_conditions(chosen, ctx)
     metrics: dict[str, set[str]] = {}
     for feature in chosen:
         metrics.setdefault(filter_key(feature), set()).add(feature.metric)
     columns = []
-    for key, prefix in filters.items():
-        used, condition = metrics[key], sql_of[key]
+    for key, (prefix, condition) in filters.items():
+        used = metrics[key]
         if used & {"revenue", "avg_order_value"}:
             # Back to the lines' own type, so that summing days gives the type (and, on
             # Spark, the division's scale) summing lines gives.
@@ -110,7 +115,7 @@ def daily_sales_sql(
     selected = "".join(f",\n        {c}" for c in columns)
     return f"""with prepared as (
 
-    {prepared_rows(chosen, source, keep, ctx, loyalty=False, rows=rows)}
+    {prepared_rows(chosen, source, keep, ctx, rows=rows)}
 
 ),
 
@@ -120,7 +125,7 @@ per_transaction as (
         rows.customer_id,
         rows.occurred_on,
         rows.transaction_id{selected}
-    from prepared as rows{_kept([sql_of[k] for k in filters])}
+    from prepared as rows{_kept([condition for _, condition in filters.values()])}
     group by rows.customer_id, rows.occurred_on, rows.transaction_id
 
 ),
@@ -152,25 +157,23 @@ def daily_events_sql(
     """Loyalty events up to D (the range's last day; or those the condition `rows` keeps) per
     customer and local day: per line filter the number of events and their points."""
     chosen = [f for f in features if f.is_loyalty]
-    filters = line_filters(chosen)
-    sql_of = {filter_key(f): _condition(f, ctx) for f in chosen}
+    filters = _named_conditions(chosen, ctx)
     columns = []
-    for key, prefix in filters.items():
-        condition = sql_of[key]
+    for prefix, condition in filters.values():
         columns.append(f"count(case when {condition} then 1 end) as {prefix}_events")
         columns.append(f"sum(case when {condition} then rows.points end) as {prefix}_points")
     keep = ["customer_id", "occurred_on", "points"]
     selected = "".join(f",\n    {c}" for c in columns)
     return f"""with prepared as (
 
-    {prepared_rows(chosen, source, keep, ctx, loyalty=True, rows=rows)}
+    {prepared_rows(chosen, source, keep, ctx, rows=rows)}
 
 )
 
 select
     rows.customer_id,
     rows.occurred_on{selected}
-from prepared as rows{_kept([sql_of[k] for k in filters])}
+from prepared as rows{_kept([condition for _, condition in filters.values()])}
 group by rows.customer_id, rows.occurred_on"""
 
 

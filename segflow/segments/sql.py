@@ -484,18 +484,12 @@ def window_conditions(feature: Feature, day: str, ctx: Context) -> list[str]:
 
 
 def prepared_rows(
-    features: list[Feature],
-    source: str,
-    keep: list[str],
-    ctx: Context,
-    loyalty: bool | None = None,
-    rows: str | None = None,
+    features: list[Feature], source: str, keep: list[str], ctx: Context, rows: str | None = None
 ) -> str:
     """The source's rows up to D (or those `rows`, a condition on them, keeps) with the
-    columns the features filter on, text trimmed and lower-cased once per row rather than once
-    per feature."""
-    loyalty = source == "int_events" if loyalty is None else loyalty
-    columns = EVENT_COLUMNS if loyalty else SALES_COLUMNS
+    columns the features (all of one source) filter on, text trimmed and lower-cased once per
+    row rather than once per feature."""
+    columns = EVENT_COLUMNS if any(f.is_loyalty for f in features) else SALES_COLUMNS
     used = sorted(
         {c for f in features for c, _, _ in f.where}
         | ({"event_type"} if any(f.events for f in features) else set())
