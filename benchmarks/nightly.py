@@ -166,15 +166,23 @@ def add_days(
 
 
 def dbt_run(
-    project_dir: Path, slot: str, as_of: date, threads: int
-) -> tuple[float, dict[str, float]]:
-    """Seconds for `dbt run` into the slot (emptied first, as a build does), and dbt's own
-    seconds per model."""
-    with duckdb.connect(os.environ["SEGFLOW_DUCKDB_PATH"]) as con:
-        con.execute(f"drop schema if exists {slot} cascade")
-    env = {**os.environ, "SEGFLOW_BUILD_SCHEMA": slot}
+    project_dir: Path, slot: str, as_of: date, threads: int, run_id: str = "benchmark"
+) -> tuple[float, dict[str, float], float]:
+    """Seconds for `dbt run` into the slot (emptied first, as a build does) as the run
+    `run_id` (what the per-day aggregates record as the build that changed them), dbt's own
+    seconds per model, and dbt's peak RSS in GB (the whole build on DuckDB, which runs in
+    dbt's process; the client's only on a server engine)."""
+    settings = load_settings(dotenv=False)
+    with open_warehouse(settings) as wh:
+        wh.drop_schema(slot)
+    env = {
+        **os.environ,
+        **settings.dbt_env(),
+        "SEGFLOW_BUILD_SCHEMA": slot,
+        "SEGFLOW_BUILD_RUN": run_id,
+    }
     start = time.perf_counter()
-    subprocess.run(
+    dbt = subprocess.Popen(
         [
             dbt_executable(),
             "run",
@@ -188,13 +196,17 @@ def dbt_run(
             str(threads),
             "--quiet",
         ],
-        check=True,
         env=env,
         cwd=project_dir,
     )
+    _, status, usage = os.wait4(dbt.pid, 0)
     seconds = time.perf_counter() - start
+    dbt.returncode = os.waitstatus_to_exitcode(status)
+    if dbt.returncode != 0:
+        raise SystemExit(f"dbt run into {slot} failed (exit {dbt.returncode})")
     results = json.loads((project_dir / "target" / "run_results.json").read_text())["results"]
-    return seconds, {r["unique_id"].split(".")[-1]: r["execution_time"] for r in results}
+    models = {r["unique_id"].split(".")[-1]: r["execution_time"] for r in results}
+    return seconds, models, usage.ru_maxrss / 1024**2
 
 
 def analysts(count: int, slot: str, as_of: date, keep: Path | None = None) -> float:
@@ -279,11 +291,11 @@ def main() -> None:
             f"{args.segments} segments: generated in {time.perf_counter() - started:.1f} s",
             flush=True,
         )
-        first, first_models = dbt_run(project_dir, "segflow_a", D, args.threads)
+        first, first_models, _ = dbt_run(project_dir, "segflow_a", D, args.threads)
         scan = floor("segflow_a")
         with duckdb.connect(os.environ["SEGFLOW_DUCKDB_PATH"]) as con:
             add_days(con, args.customers, args.lines, first=D + timedelta(days=1), days=1)
-        nightly, nightly_models = dbt_run(
+        nightly, nightly_models, _ = dbt_run(
             project_dir, "segflow_b", D + timedelta(days=1), args.threads
         )
         scan_after = floor("segflow_b")
