@@ -299,7 +299,7 @@ def run_engine(engine: str, customers: int, workdir: Path, threads: int) -> dict
 
     steps: dict[str, Step] = {}
     seconds, models, rss = dbt_run(project_dir, "segflow_a", D, threads, run_id="first")
-    steps["first"] = Step(seconds, rss, {"segments": _segments_part(models)})
+    steps["first"] = Step(seconds, rss, {"segments": _segments_part(models), "models": models})
     publish_build(project_dir, "segflow_a", "first", D)
     floors = [run_step("floor", "segflow_a", workdir)]
     print(f"{engine}: first build {seconds:.1f} s", flush=True)
@@ -309,7 +309,7 @@ def run_engine(engine: str, customers: int, workdir: Path, threads: int) -> dict
     if engine != "duckdb":
         copy_raw(scratch, copied)
     seconds, models, rss = dbt_run(project_dir, "segflow_b", NIGHT, threads, run_id="nightly")
-    steps["nightly"] = Step(seconds, rss, {"segments": _segments_part(models)})
+    steps["nightly"] = Step(seconds, rss, {"segments": _segments_part(models), "models": models})
     publish_build(project_dir, "segflow_b", "nightly", NIGHT)
     floors.append(run_step("floor", "segflow_b", workdir))
     steps["floor"] = min(floors, key=lambda s: s.seconds)
@@ -418,6 +418,11 @@ def report(results: dict[str, tuple[int, dict[str, Step]]]) -> None:
             f"per-day aggregates: {'yes' if backfill['from_kept'] else 'no'}); previews: "
             + ", ".join(f"{n} {s:.2f} s" for n, s in previewed["kept"].items())
         )
+        slowest = sorted(steps["nightly"].detail["models"].items(), key=lambda m: -m[1])[:6]
+        print(
+            f"{engine}: the nightly build's slowest models (dbt's own times): "
+            + ", ".join(f"{m} {s:.2f} s" for m, s in slowest)
+        )
 
 
 def main() -> None:
@@ -426,6 +431,10 @@ def main() -> None:
     parser.add_argument("--full", action="store_true", help="DuckDB at 1M customers")
     parser.add_argument("--engines", nargs="+", default=["duckdb", "postgres"])
     parser.add_argument("--threads", type=int, default=2, help="dbt threads (a build's 2)")
+    parser.add_argument(
+        "--memory-limit",
+        help="SEGFLOW_DUCKDB_MEMORY_LIMIT for every step (default: DuckDB's, 80%% of RAM)",
+    )
     parser.add_argument("--json", type=Path, help="also write the measurements here")
     parser.add_argument("--step", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -433,11 +442,16 @@ def main() -> None:
         name, slot, workdir = args.step
         step_main(name, slot, Path(workdir))
         return
+    if args.memory_limit:
+        os.environ["SEGFLOW_DUCKDB_MEMORY_LIMIT"] = args.memory_limit
     sizes = {e: args.customers for e in args.engines}
     if args.full and "duckdb" in sizes:
         sizes["duckdb"] = 1_000_000
     results: dict[str, tuple[int, dict[str, Step]]] = {}
-    print(f"DuckDB {duckdb.__version__}; D = {D}, the night {NIGHT}; dbt threads {args.threads}")
+    print(
+        f"DuckDB {duckdb.__version__}; D = {D}, the night {NIGHT}; dbt threads {args.threads}; "
+        f"DuckDB memory limit {os.environ.get('SEGFLOW_DUCKDB_MEMORY_LIMIT', '80%')}"
+    )
     for engine, customers in sizes.items():
         workdir = Path(tempfile.mkdtemp(prefix=f"segflow-scale-{engine}-"))
         try:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import getpass
 import os
+import re
 from datetime import date, datetime
 from pathlib import Path
 from typing import Literal
@@ -87,6 +88,9 @@ class Settings(BaseModel):
     max_size_change: float = 0.5  # a segment's size may change by this share day over day
     size_change_min_members: int = 100  # ... when it had at least this many members
     max_unknown_article_share: float = 0.01  # sales lines with an unknown product_id
+    # DuckDB's buffer pool, for segflow's connections and dbt's: DuckDB's own default is 80 %
+    # of RAM, which a long backfill fills with cached blocks (docs/reference.md, Settings).
+    duckdb_memory_limit: str = "80%"
 
     @property
     def tz(self) -> ZoneInfo:
@@ -102,6 +106,7 @@ class Settings(BaseModel):
         return {
             "SEGFLOW_TARGET": self.target,
             "SEGFLOW_DUCKDB_PATH": str(self.duckdb_path),
+            "SEGFLOW_DUCKDB_MEMORY_LIMIT": self.duckdb_memory_limit,
             "SEGFLOW_TIMEZONE": self.timezone,
             "PGHOST": pg.host,
             "PGPORT": str(pg.port),
@@ -184,6 +189,13 @@ def load_settings(dotenv: bool = True) -> Settings:
             "(0 turns the automatic backfill off)."
         )
 
+    memory_limit = _env("SEGFLOW_DUCKDB_MEMORY_LIMIT", "80%").replace(" ", "")
+    if not re.fullmatch(r"(?i)\d+(\.\d+)?(%|[KMGT]i?B)", memory_limit):
+        raise SettingsError(
+            f"SEGFLOW_DUCKDB_MEMORY_LIMIT={memory_limit!r} must be an amount of memory such as "
+            "'4GB' or '8GiB', or a share of RAM such as '50%'."
+        )
+
     cwd = Path.cwd()
     return Settings(
         segments_dir=(cwd / _env("SEGFLOW_SEGMENTS", "segments")).resolve(),
@@ -212,6 +224,7 @@ def load_settings(dotenv: bool = True) -> Settings:
         max_size_change=max_size_change,
         size_change_min_members=int(raw_floor),
         max_unknown_article_share=max_unknown_article_share,
+        duckdb_memory_limit=memory_limit,
     )
 
 

@@ -31,7 +31,11 @@ class DuckDBWarehouse(Warehouse):
             )
         path.parent.mkdir(parents=True, exist_ok=True)
         try:
-            self._conn = duckdb.connect(str(path), read_only=read_only)
+            self._conn = duckdb.connect(
+                str(path),
+                read_only=read_only,
+                config={"memory_limit": settings.duckdb_memory_limit},
+            )
         except duckdb.IOException as exc:
             first = str(exc).splitlines()[0]
             raise WarehouseUnavailable(

@@ -112,6 +112,29 @@ def test_segment_stats_worked_out_by_hand(built):
     assert (tiers["rest_orders"], tiers["rest_revenue"]) == (0, 0)
 
 
+def test_overlap_of_every_pair_of_segments_worked_out_by_hand(built):
+    """The Overlap dashboard's table: the members every ordered pair of segments shares, for
+    the pairs that share any (DuckDB counts the bits of a bit string per segment, the other
+    engines join the members on customer)."""
+    settings, _ = built
+    members = {name: set(expected) for name, (_, expected) in SEGMENTS.items()}
+    expected = {
+        (a, b): (len(members[a]), len(members[a] & members[b]))
+        for a in members
+        for b in members
+        if members[a] & members[b]
+    }
+    with open_warehouse(settings) as wh:
+        rows = wh.query(
+            "select segment, other_segment, members, members_in_both, share_in_other "
+            f"from {wh.output_schema}.bi_segment_overlap"
+        )
+    found = {(r[0], r[1]): (r[2], r[3]) for r in rows if r[0] in members and r[1] in members}
+    assert found == expected
+    assert len(expected) > len(members)  # pairs of different segments, not only each with itself
+    assert all(abs(float(r[4]) - r[3] / r[2]) < 1e-9 for r in rows)
+
+
 def test_stats_csv_has_one_number_format_on_every_engine(built, capsys):
     from segflow.cli.main import cli
 

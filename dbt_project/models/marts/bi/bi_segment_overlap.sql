@@ -1,20 +1,21 @@
 -- Overlap between segments for the BI dashboards: the share of a segment's members who are
 -- also in another segment (one row per ordered pair that shares at least one member).
-with members as (
-    select distinct segment, customer_id from {{ ref('segment_membership') }}
+with sizes as (
+    select segment, count(distinct customer_id) as members
+    from {{ ref('segment_membership') }}
+    group by segment
 ),
 
-sizes as (
-    select segment, count(*) as members from members group by segment
+pairs as (
+    {{ segment_pair_counts(ref('segment_membership')) }}
 )
 
 select
-    a.segment,
-    b.segment as other_segment,
+    p.segment,
+    p.other_segment,
     s.members,
-    count(*) as members_in_both,
-    count(*) * 1.0 / s.members as share_in_other
-from members as a
-inner join members as b on a.customer_id = b.customer_id
-inner join sizes as s on a.segment = s.segment
-group by a.segment, b.segment, s.members
+    p.members_in_both,
+    p.members_in_both * 1.0 / s.members as share_in_other
+from pairs as p
+inner join sizes as s on p.segment = s.segment
+where p.members_in_both > 0
