@@ -95,7 +95,8 @@ select
     products.target_group,
     products.color,
     products.season,
-    products.product_id is null as is_unknown_product
+    products.product_id is null as is_unknown_product,
+    lines.source_file
 from {{ lines }} as lines
 left join {{ ref('stg_products') }} as products
     on lines.product_id = products.product_id

@@ -78,6 +78,7 @@ def _render(dbt_project: Path, timezone: str, _files: tuple) -> tuple[Model, ...
         exceptions=_Exceptions(),
         config=lambda **_: "",
         var=lambda name, default="": default,
+        execute=False,  # as in dbt's parse: no model reads the warehouse while rendering
         **{"return": ReturnValue},
     )
 

@@ -17,6 +17,7 @@ import pytest
 from orchestration.runner import run_build
 from segflow.errors import RunFailed
 from segflow.evaluation.relations import kept_daily, with_clause
+from segflow.publication.publish import published_slot
 from segflow.segments.compile import all_features
 from segflow.segments.daily import DAILY_SCHEMA, daily_models
 from segflow.segments.project import load_project
@@ -61,8 +62,9 @@ def _rows(wh, sql: str) -> list[tuple]:
     )
 
 
-def _check(settings, rebuilt: tuple[str, ...]) -> None:
-    """`rebuilt`: the tables this build must have built whole, the others re-did days."""
+def _check(settings, rebuilt: tuple[str, ...], lines: str = "carried forward") -> None:
+    """`rebuilt`: the tables this build must have built whole, the others re-did days;
+    `lines`: how the build made int_sales_lines, which must equal a whole build's."""
     project = load_project(settings.segments_dir)
     features = all_features(project)
     ctx = direct_context(
@@ -83,6 +85,15 @@ def _check(settings, rebuilt: tuple[str, ...]) -> None:
             kept = _rows(wh, f"select * from {DAILY_SCHEMA}.{model.name}")
             whole = _rows(wh, model.select)
             assert kept == whole, model.name
+        slot = published_slot(wh)
+        assert wh.scalar(f"select built from {slot}.int_sales_lines__state") == lines
+        carried = _rows(wh, "select * from intermediate.int_sales_lines")
+        whole = _rows(
+            wh,
+            "select * from staging.int_sales_lines_retained where customer_id in "
+            "(select customer_id from intermediate.int_customers_known)",
+        )
+        assert carried == whole
         kept = kept_daily(wh, project)
         assert kept is not None  # what preview, members --as-of and explain read
         for name in SEGMENTS:
@@ -119,14 +130,21 @@ def test_a_night_redoes_the_days_it_touched_and_equals_a_whole_rebuild(settings)
     write_feeds(settings.landing_dir)
     write_segments(settings, SEGMENTS)
     run_build(settings, as_of=D)
-    _check(settings, rebuilt=TABLES)
+    _check(settings, rebuilt=TABLES, lines="built whole")
     assert _members(settings, "buyers") == {"A", "B"}
     assert _members(settings, "nordlicht") == {"A"}
 
     # A new day; a re-delivery of the first file that drops T5 and moves T4 by two days; a
     # later file that overrides T1's line to another day and adds a second day to T3; P2
     # becomes Nordlicht; C's lines arrive before C's first order ever; G is erased.
-    _lines(settings, "2026-04-03.csv", [["T20", "1", "C", "2026-03-30 12:00", "P1", "1", "80"]])
+    _lines(
+        settings,
+        "2026-04-03.csv",
+        [
+            ["T20", "1", "C", "2026-03-30 12:00", "P1", "1", "80"],
+            ["T21", "1", "N", "2026-03-30 13:00", "P1", "1", "20"],  # N: not a customer yet
+        ],
+    )
     base = [r[:] for r in TRANSACTIONS[1] if r[0] != "T5"]
     for row in base:
         if row[0] == "T4":
@@ -166,10 +184,25 @@ def test_a_night_redoes_the_days_it_touched_and_equals_a_whole_rebuild(settings)
     assert _members(settings, "buyers") == {"A"}  # B's T5 is gone
     assert "C" in _members(settings, "nordlicht")  # C's line of 03-30, 80 of Nordlicht
 
-    # The override is taken back: T1 is on 03-31 again, T3 on one day again.
+    with open_warehouse(settings) as wh:
+        unknown = wh.scalar(
+            "select count(*) from intermediate.int_sales_lines where customer_id = 'N'"
+        )
+        assert unknown == 0
+
+    # The override is taken back: T1 is on 03-31 again, T3 on one day again; N becomes a
+    # customer (their line of 03-30, in a file no delivery touches, is read again).
     _lines(settings, "2026-04-04.csv", [["T30", "1", "A", "2026-03-31 09:00", "P2", "1", "5"]])
+    known = [r[:] for r in rows if r[0] == "A"]
+    known[0][0] = "N"
+    deliver(settings.landing_dir, "customers", "2026-04-05.csv", header, known)
     run_build(settings, as_of=D, accept=("transactions/2026-04-04.csv",))
     _check(settings, rebuilt=())
+    with open_warehouse(settings) as wh:
+        now_known = wh.scalar(
+            "select count(*) from intermediate.int_sales_lines where customer_id = 'N'"
+        )
+        assert now_known == 1
     with open_warehouse(settings) as wh:
         t1_days = wh.query(
             f"select occurred_on from {DAILY_SCHEMA}.int_daily_sales where transaction_id = 'T1'"
