@@ -56,6 +56,27 @@ DAYS = 730
 ENV = {"SEGFLOW_TARGET": "duckdb", "SEGFLOW_TIMEZONE": "Europe/Berlin"}
 
 
+def workspace(root: Path, target: str = "duckdb") -> Path:
+    """A copy of the dbt project in `root`, and this process's environment pointing segflow
+    and dbt at `root` (warehouse file, segments, landing folder) on `target`; returns the
+    dbt project's folder."""
+    project_dir = root / "dbt_project"
+    shutil.copytree(
+        ROOT / "dbt_project",
+        project_dir,
+        ignore=shutil.ignore_patterns("target", "logs", "segments"),
+    )
+    os.environ.update(
+        ENV,
+        SEGFLOW_TARGET=target,
+        SEGFLOW_DUCKDB_PATH=str(root / "warehouse.duckdb"),
+        SEGFLOW_SEGMENTS=str(root / "segments"),
+        SEGFLOW_DBT_PROJECT=str(project_dir),
+        SEGFLOW_LANDING=str(root / "landing"),
+    )
+    return project_dir
+
+
 def generate_raw(con: duckdb.DuckDBPyConnection, customers: int, lines: int) -> None:
     """Raw rows as ingestion loads them: lineage columns, a transactions and an events file
     per day, and the file log."""
@@ -264,19 +285,7 @@ def main() -> None:
         args.customers, args.lines = 1_000_000, 20_000_000
     root = Path(tempfile.mkdtemp(prefix="segflow-nightly-"))
     try:
-        project_dir = root / "dbt_project"
-        shutil.copytree(
-            ROOT / "dbt_project",
-            project_dir,
-            ignore=shutil.ignore_patterns("target", "logs", "segments"),
-        )
-        os.environ.update(
-            ENV,
-            SEGFLOW_DUCKDB_PATH=str(root / "warehouse.duckdb"),
-            SEGFLOW_SEGMENTS=str(root / "segments"),
-            SEGFLOW_DBT_PROJECT=str(project_dir),
-            SEGFLOW_LANDING=str(root / "landing"),
-        )
+        project_dir = workspace(root)
         generate_segments(root / "segments", args.segments)
         project = load_project(root / "segments")
         compile_project(project, root / "segments", project_dir)

@@ -51,7 +51,7 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks import ingestion  # noqa: E402
 from benchmarks.analyst import analyst_queries  # noqa: E402
-from benchmarks.nightly import ENV, SEGMENT_MODELS, D, add_days, dbt_run, generate_raw  # noqa: E402
+from benchmarks.nightly import SEGMENT_MODELS, D, add_days, dbt_run, generate_raw, workspace  # noqa: E402
 from benchmarks.segments import generate_segments  # noqa: E402
 from segflow.bi.sources import ensure_bi_sources  # noqa: E402
 from segflow.evaluation.queries import preview  # noqa: E402
@@ -254,20 +254,7 @@ def postgres_database(create: bool) -> None:
 
 def run_engine(engine: str, customers: int, workdir: Path, threads: int) -> dict[str, Step]:
     lines = customers * 20
-    project_dir = workdir / "dbt_project"
-    shutil.copytree(
-        ROOT / "dbt_project",
-        project_dir,
-        ignore=shutil.ignore_patterns("target", "logs", "segments"),
-    )
-    os.environ.update(
-        ENV,
-        SEGFLOW_TARGET=engine,
-        SEGFLOW_DUCKDB_PATH=str(workdir / "warehouse.duckdb"),
-        SEGFLOW_SEGMENTS=str(workdir / "segments"),
-        SEGFLOW_DBT_PROJECT=str(project_dir),
-        SEGFLOW_LANDING=str(workdir / "landing"),
-    )
+    project_dir = workspace(workdir, engine)
     if engine == "postgres":
         os.environ["PGDATABASE"] = PG_DATABASE
         postgres_database(create=True)

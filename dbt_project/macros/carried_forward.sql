@@ -15,7 +15,8 @@
     each line came from), those of a product whose attributes changed, and those of a customer
     who became known. Every other line is copied from the previous table, less the customers
     no longer known (erased). Anything else (no previous table in the other slot, another
-    definition, --full-refresh, Spark) builds the table whole. -#}
+    definition, --full-refresh) builds the table whole. Spark builds it with dbt's `table`
+    materialization (the model's config), whole on every build. -#}
 
 {% macro segflow_carried_definition() -%}
     {#- The SQL a whole build runs, less the slot's name (the same in either slot). -#}
@@ -99,16 +100,5 @@
     {{ run_hooks(post_hooks, inside_transaction=True) }}
     {{ adapter.commit() }}
     {{ run_hooks(post_hooks, inside_transaction=False) }}
-    {{ return({'relations': [this]}) }}
-{% endmaterialization %}
-
-{# Spark: built whole every time, as a plain table. #}
-{% materialization carried_forward, adapter='spark' %}
-    {{ run_hooks(pre_hooks) }}
-    {% do run_query('drop table if exists ' ~ this) %}
-    {% call statement('main') -%}
-        {{ create_table_as(False, this, sql) }}
-    {%- endcall %}
-    {{ run_hooks(post_hooks) }}
     {{ return({'relations': [this]}) }}
 {% endmaterialization %}

@@ -38,6 +38,13 @@ class _Exceptions:
         raise ValueError(message)
 
 
+class _Target:
+    """dbt's `target`: segment tests run the rendered SQL on an in-memory DuckDB."""
+
+    type = "duckdb"
+    schema = "main"
+
+
 class _Modules:
     def __init__(self) -> None:
         import datetime
@@ -79,6 +86,7 @@ def _render(dbt_project: Path, timezone: str, _files: tuple) -> tuple[Model, ...
         config=lambda **_: "",
         var=lambda name, default="": default,
         execute=False,  # as in dbt's parse: no model reads the warehouse while rendering
+        target=_Target(),
         **{"return": ReturnValue},
     )
 
