@@ -3,8 +3,9 @@
    that shares no member may be left out.
    `membership`: (segment, customer_id) rows of customers of `population`. Quadratic in
    segments either way. The join of members on customer makes a row per pair of a customer's
-   segments (26 s at 100 segments and 1M customers on DuckDB); DuckDB's own way sets one bit
-   per member in a bit string per segment and counts the bits two segments share. #}
+   segments (26 s at 100 segments and 1M customers on DuckDB, over 9 minutes at 100k on
+   PostgreSQL): Spark's way. DuckDB and PostgreSQL set one bit per member in a bit string per
+   segment and count the bits two segments share. #}
 {% macro segment_pairs(membership, population) -%}
     {{ return(adapter.dispatch('segment_pairs', 'segflow')(membership, population)) }}
 {%- endmacro %}
@@ -53,6 +54,48 @@
         b.segment as other_segment,
         cast(bit_count(a.members) as bigint) as members,
         cast(bit_count(a.members & b.members) as bigint) as members_in_both
+    from bits as a
+    cross join bits as b
+{%- endmacro %}
+
+{% macro postgres__segment_pairs(membership, population) -%}
+    {#- A segment's bit string: its members in customer order, each a '1' after as many '0'
+        as customers before it since the last member, padded to the population. -#}
+    with numbered as (
+        select customer_id, row_number() over () - 1 as customer_no from {{ population }}
+    ),
+
+    members as (
+        select distinct m.segment, n.customer_no
+        from {{ membership }} as m
+        inner join numbered as n on m.customer_id = n.customer_id
+    ),
+
+    gaps as (
+        select
+            segment,
+            customer_no,
+            customer_no - coalesce(lag(customer_no) over (partition by segment order by customer_no), -1) - 1 as zeros
+        from members
+    ),
+
+    bits as (
+        select
+            segment,
+            cast(rpad(
+                string_agg(repeat('0', cast(zeros as integer)) || '1', '' order by customer_no),
+                cast((select count(*) from {{ population }}) as integer),
+                '0'
+            ) as bit varying) as members
+        from gaps
+        group by segment
+    )
+
+    select
+        a.segment,
+        b.segment as other_segment,
+        bit_count(a.members) as members,
+        bit_count(a.members & b.members) as members_in_both
     from bits as a
     cross join bits as b
 {%- endmacro %}
