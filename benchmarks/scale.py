@@ -20,7 +20,8 @@ each step but the builds in a process of its own so that each peak RSS is its ow
    aggregates) and of a new segment with a filter no segment used (read from the lines),
    each one's members checked against the build or a hand-written query;
 6. the nightly backfill of the 10 hot segments as a night runs it after the publication
-   (`backfill_hot_segments`: the 365 days before D + 1, a month per transaction);
+   (`backfill_hot_segments`: the SEGFLOW_HOT_BACKFILL_DAYS days before D + 1, default 365, a
+   month per transaction);
 7. DuckDB only: ingestion of one transactions delivery with as many lines as the history,
    against DuckDB's own typed `read_csv` of the same file (benchmarks/ingestion.py).
 
@@ -338,7 +339,7 @@ ROWS = [
     Row("nightly build, one more day (`dbt run`, every model)", "nightly", "floor", "≤ 1.5× floor"),
     Row("  its segments' models (dbt's times, summed)", "nightly.segments", "floor", ""),
     Row("one hand-written query per segment (100)", "analyst", "by hand", "nightly ≥ 10× faster"),
-    Row("backfill of 10 hot segments, 365 days", "backfill", "nightly", "≤ 20× nightly"),
+    Row("backfill of 10 hot segments (days: below)", "backfill", "nightly", "365 d ≤ 20× nightly"),
     Row("`preview`, slowest of 5 kept segments", "preview", "", "≤ 1 s"),
     Row("`preview`, a segment with a new filter", "preview.new", "", ""),
     Row("ingestion, one delivery of every line: DuckDB's read", "ingest duckdb", "", ""),
