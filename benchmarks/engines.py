@@ -144,15 +144,16 @@ def engine_settings(engine: str, base: Settings, spark_dir: Path) -> Settings:
     return base.model_copy(update=update)
 
 
-def _postgres_database(create: bool) -> None:
+def postgres_database(create: bool, database: str = PG_DATABASE) -> None:
+    """Drop the benchmark's PostgreSQL database, and with `create` make it anew (empty)."""
     import psycopg
 
     base = load_settings(dotenv=False).postgres
     info = {**base.conninfo(), "dbname": "postgres"}
     with psycopg.connect(**info, autocommit=True) as conn:  # type: ignore[arg-type]
-        conn.execute(f"drop database if exists {PG_DATABASE} with (force)")
+        conn.execute(f"drop database if exists {database} with (force)")
         if create:
-            conn.execute(f"create database {PG_DATABASE}")
+            conn.execute(f"create database {database}")
 
 
 def main() -> None:
@@ -184,7 +185,7 @@ def main() -> None:
     try:
         for engine in args.engines:
             if engine == "postgres":
-                _postgres_database(create=True)
+                postgres_database(create=True)
             started = time.perf_counter()
             wh = open_warehouse(engine_settings(engine, base, work / "spark"))
             connect = time.perf_counter() - started
@@ -225,7 +226,7 @@ def main() -> None:
         for wh in warehouses.values():
             wh.close()
         if "postgres" in args.engines:
-            _postgres_database(create=False)
+            postgres_database(create=False)
         if "spark" in warehouses:
             from segflow.spark.server import stop
             from segflow.warehouse.spark import server_settings

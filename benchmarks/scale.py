@@ -52,6 +52,7 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks import ingestion  # noqa: E402
 from benchmarks.analyst import analyst_queries  # noqa: E402
+from benchmarks.engines import postgres_database  # noqa: E402
 from benchmarks.nightly import SEGMENT_MODELS, D, add_days, dbt_run, generate_raw, workspace  # noqa: E402
 from benchmarks.segments import generate_segments  # noqa: E402
 from segflow.bi.sources import ensure_bi_sources  # noqa: E402
@@ -243,22 +244,12 @@ def copy_raw(scratch: Path, since: dict[str, int]) -> dict[str, int]:
     return counts
 
 
-def postgres_database(create: bool) -> None:
-    import psycopg
-
-    info = {**load_settings(dotenv=False).postgres.conninfo(), "dbname": "postgres"}
-    with psycopg.connect(**info, autocommit=True) as conn:  # type: ignore[arg-type]
-        conn.execute(f"drop database if exists {PG_DATABASE} with (force)")
-        if create:
-            conn.execute(f"create database {PG_DATABASE}")
-
-
 def run_engine(engine: str, customers: int, workdir: Path, threads: int) -> dict[str, Step]:
     lines = customers * 20
     project_dir = workspace(workdir, engine)
     if engine == "postgres":
         os.environ["PGDATABASE"] = PG_DATABASE
-        postgres_database(create=True)
+        postgres_database(create=True, database=PG_DATABASE)
     generate_segments(workdir / "segments", SEGMENTS)
     for path in sorted((workdir / "segments").glob("s*.yml"))[:HOT]:
         path.write_text(path.read_text() + "hot: true\n")
@@ -447,7 +438,7 @@ def main() -> None:
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
             if engine == "postgres":
-                postgres_database(create=False)
+                postgres_database(create=False, database=PG_DATABASE)
         if args.json:  # after each engine: a long run's first half is not lost
             args.json.write_text(
                 json.dumps(
