@@ -29,6 +29,10 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.memory import PeakRss  # noqa: E402
+
 TYPES = "{'quantity': 'BIGINT', 'amount': 'DECIMAL(18,4)', 'occurred_at': 'TIMESTAMPTZ'}"
 
 
@@ -70,7 +74,6 @@ def run_floor(path: Path, work: Path) -> str:
 
 
 def run_segflow(path: Path, work: Path) -> str:
-    sys.path.insert(0, str(ROOT))
     os.environ.update(
         SEGFLOW_TARGET="duckdb",
         SEGFLOW_DUCKDB_PATH=str(work / "segflow.duckdb"),
@@ -96,12 +99,14 @@ def measure(kind: str, path: Path) -> tuple[float, float, str]:
             stdout=subprocess.PIPE,
             text=True,
         )
-        _, status, usage = os.wait4(child.pid, 0)
+        assert child.stdout is not None
+        with PeakRss(child.pid) as peak:
+            output = child.stdout.read().strip()
+            returncode = child.wait()
         seconds = time.perf_counter() - start
-        output = child.stdout.read().strip() if child.stdout else ""
-        if status != 0:
+        if returncode != 0:
             raise SystemExit(f"{kind} failed: {output}")
-    return seconds, usage.ru_maxrss / 1024**2, output
+    return seconds, peak.gb, output
 
 
 def main() -> None:

@@ -43,6 +43,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.analyst import analyst_queries  # noqa: E402
+from benchmarks.memory import PeakRss  # noqa: E402
 from benchmarks.segments import BRANDS, generate_segments  # noqa: E402
 from segflow.bi.sources import ensure_bi_sources  # noqa: E402
 from segflow.dbt import dbt_executable  # noqa: E402
@@ -220,14 +221,14 @@ def dbt_run(
         env=env,
         cwd=project_dir,
     )
-    _, status, usage = os.wait4(dbt.pid, 0)
+    with PeakRss(dbt.pid) as peak:
+        dbt.wait()
     seconds = time.perf_counter() - start
-    dbt.returncode = os.waitstatus_to_exitcode(status)
     if dbt.returncode != 0:
         raise SystemExit(f"dbt run into {slot} failed (exit {dbt.returncode})")
     results = json.loads((project_dir / "target" / "run_results.json").read_text())["results"]
     models = {r["unique_id"].split(".")[-1]: r["execution_time"] for r in results}
-    return seconds, models, usage.ru_maxrss / 1024**2
+    return seconds, models, peak.gb
 
 
 def analysts(count: int, slot: str, as_of: date, keep: Path | None = None) -> float:

@@ -53,6 +53,7 @@ sys.path.insert(0, str(ROOT))
 from benchmarks import ingestion  # noqa: E402
 from benchmarks.analyst import analyst_queries  # noqa: E402
 from benchmarks.engines import postgres_database  # noqa: E402
+from benchmarks.memory import PeakRss  # noqa: E402
 from benchmarks.nightly import SEGMENT_MODELS, D, add_days, dbt_run, generate_raw, workspace  # noqa: E402
 from benchmarks.segments import generate_segments  # noqa: E402
 from segflow.bi.sources import ensure_bi_sources  # noqa: E402
@@ -185,13 +186,13 @@ def run_step(name: str, slot: str, workdir: Path) -> Step:
         text=True,
     )
     assert child.stdout is not None
-    output = child.stdout.read()
-    _, status, usage = os.wait4(child.pid, 0)
-    child.returncode = os.waitstatus_to_exitcode(status)
-    if child.returncode != 0:
+    with PeakRss(child.pid) as peak:
+        output = child.stdout.read()
+        returncode = child.wait()
+    if returncode != 0:
         raise SystemExit(f"step {name} failed: {output.strip()}")
     result = json.loads(output.strip().splitlines()[-1])
-    return Step(result.pop("seconds"), usage.ru_maxrss / 1024**2, result)
+    return Step(result.pop("seconds"), peak.gb, result)
 
 
 def step_main(name: str, slot: str, workdir: Path) -> None:
@@ -244,7 +245,9 @@ def copy_raw(scratch: Path, since: dict[str, int]) -> dict[str, int]:
     return counts
 
 
-def run_engine(engine: str, customers: int, workdir: Path, threads: int) -> dict[str, Step]:
+def run_engine(
+    engine: str, customers: int, workdir: Path, threads: int, skip: set[str]
+) -> dict[str, Step]:
     lines = customers * 20
     project_dir = workspace(workdir, engine)
     if engine == "postgres":
@@ -295,10 +298,12 @@ def run_engine(engine: str, customers: int, workdir: Path, threads: int) -> dict
     print(f"{engine}: nightly build {seconds:.1f} s", flush=True)
 
     for name in ("analyst", "preview", "backfill"):
+        if name in skip:
+            continue
         steps[name] = run_step(name, "segflow_b", workdir)
         print(f"{engine}: {name} {steps[name].seconds:.1f} s", flush=True)
 
-    if engine == "duckdb":
+    if engine == "duckdb" and "ingestion" not in skip:
         delivery = workdir / "landing" / "transactions" / f"{NIGHT}.csv"
         ingestion.write_delivery(delivery, lines, broken=False)
         for kind in ("duckdb", "segflow"):
@@ -390,13 +395,19 @@ def report(results: dict[str, tuple[int, dict[str, Step]]]) -> None:
     )
     for engine in engines:
         steps = results[engine][1]
-        backfill, previewed = steps["backfill"].detail, steps["preview"].detail
-        print(
-            f"{engine}: the backfill recorded {backfill['days']} days of {backfill['segments']} "
-            f"hot segments ({backfill['intervals']:,} membership intervals; from the kept "
-            f"per-day aggregates: {'yes' if backfill['from_kept'] else 'no'}); previews: "
-            + ", ".join(f"{n} {s:.2f} s" for n, s in previewed["kept"].items())
-        )
+        if "backfill" in steps:
+            backfill = steps["backfill"].detail
+            print(
+                f"{engine}: the backfill recorded {backfill['days']} days of "
+                f"{backfill['segments']} hot segments ({backfill['intervals']:,} membership "
+                f"intervals; from the kept per-day aggregates: "
+                f"{'yes' if backfill['from_kept'] else 'no'})"
+            )
+        if "preview" in steps:
+            print(
+                f"{engine}: previews: "
+                + ", ".join(f"{n} {s:.2f} s" for n, s in steps["preview"].detail["kept"].items())
+            )
         slowest = sorted(steps["nightly"].detail["models"].items(), key=lambda m: -m[1])[:6]
         print(
             f"{engine}: the nightly build's slowest models (dbt's own times): "
@@ -415,6 +426,20 @@ def main() -> None:
         help="SEGFLOW_DUCKDB_MEMORY_LIMIT for every step (default: DuckDB's, 80%% of RAM)",
     )
     parser.add_argument("--json", type=Path, help="also write the measurements here")
+    parser.add_argument(
+        "--skip",
+        nargs="+",
+        default=[],
+        choices=["analyst", "preview", "backfill", "ingestion"],
+        help="steps not to run (the builds and the floor always run)",
+    )
+    parser.add_argument(
+        "--keep",
+        type=Path,
+        help="keep each engine's workspace in KEEP/<engine> (DuckDB's warehouse, the dbt "
+        "project, the segments) to measure more by hand afterwards; PostgreSQL's database "
+        f"{PG_DATABASE} is kept too",
+    )
     parser.add_argument("--step", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.step:
@@ -432,13 +457,22 @@ def main() -> None:
         f"DuckDB memory limit {os.environ.get('SEGFLOW_DUCKDB_MEMORY_LIMIT', '80%')}"
     )
     for engine, customers in sizes.items():
-        workdir = Path(tempfile.mkdtemp(prefix=f"segflow-scale-{engine}-"))
+        if args.keep:
+            workdir = args.keep / engine
+            workdir.mkdir(parents=True)  # refuses a workspace that is already there
+        else:
+            workdir = Path(tempfile.mkdtemp(prefix=f"segflow-scale-{engine}-"))
+        skip = set(args.skip)
         try:
-            results[engine] = (customers, run_engine(engine, customers, workdir, args.threads))
+            results[engine] = (
+                customers,
+                run_engine(engine, customers, workdir, args.threads, skip),
+            )
         finally:
-            shutil.rmtree(workdir, ignore_errors=True)
-            if engine == "postgres":
-                postgres_database(create=False, database=PG_DATABASE)
+            if not args.keep:
+                shutil.rmtree(workdir, ignore_errors=True)
+                if engine == "postgres":
+                    postgres_database(create=False, database=PG_DATABASE)
         if args.json:  # after each engine: a long run's first half is not lost
             args.json.write_text(
                 json.dumps(
