@@ -21,6 +21,7 @@ from segflow.segments.sql import (
     FLAGS,
     POPULATION,
     SALES_FEATURES,
+    STATS_FEATURES,
     Feature,
     SegmentSpec,
     attribute_values_sql,
@@ -54,7 +55,8 @@ def segment_specs(project: SegmentProject, names: list[str]) -> list[SegmentSpec
 
 
 def all_features(project: SegmentProject) -> list[Feature]:
-    seen: dict[str, Feature] = {}
+    """Every feature the project's segments use, and those segment_stats reads."""
+    seen: dict[str, Feature] = {f.column: f for f in STATS_FEATURES}
     for name in project.segments:
         for feature in segment_features(project.definition(name)):
             if seen.setdefault(feature.column, feature) != feature:  # a name must mean one thing

@@ -852,17 +852,28 @@ def membership_sql(segments: list[tuple[str, bool]], ctx: Context) -> str:
     return "\n\nunion all\n\n".join(parts)
 
 
+# segment_stats reads each customer's orders and revenue up to D from the sales features
+# (summed from the per-day aggregates) rather than scanning every line again, so the features
+# model always has these two, whichever metrics the segments use (`compile.all_features`).
+STATS_FEATURES = tuple(feature_of(MetricLeaf(metric=m, gte=0)) for m in ("orders", "revenue"))
+
+
 def stats_sql(segments: list[str], ctx: Context) -> str:
     """Per segment at D: members, share of the population, the members' orders, revenue and
     average order value over their whole history up to D, and the same for the rest of the
-    population. One pass over the flags of all segments."""
-    columns = ["count(*) as population", "sum(t.orders) as orders", "sum(t.revenue) as revenue"]
+    population. One pass over the flags of all segments, joined to the sales features."""
+    orders, revenue = (f.column for f in STATS_FEATURES)
+    columns = [
+        "count(*) as population",
+        f"sum(t.{orders}) as orders",
+        f"sum(t.{revenue}) as revenue",
+    ]
     for name in segments:
         member = f"f.m_{name}"
         columns += [
             f"count(case when {member} then 1 end) as {name}__members",
-            f"sum(case when {member} then t.orders end) as {name}__orders",
-            f"sum(case when {member} then t.revenue end) as {name}__revenue",
+            f"sum(case when {member} then t.{orders} end) as {name}__orders",
+            f"sum(case when {member} then t.{revenue} end) as {name}__revenue",
         ]
     body = ",\n        ".join(columns)
 
@@ -896,24 +907,12 @@ from totals""")
             "0.0 as rest_avg_order_value from totals where false"
         )
     union = "\n\nunion all\n\n".join(rows)
-    return f"""with lifetime as (
-
-    select
-        lines.customer_id,
-        count(distinct case when lines.quantity > 0 then lines.transaction_id end) as orders,
-        sum(lines.amount) as revenue
-    from {ctx.rel("int_sales_lines")} as lines
-    where lines.occurred_on <= {ctx.as_of}
-    group by lines.customer_id
-
-),
-
-totals as (
+    return f"""with totals as (
 
     select
         {body}
     from {ctx.rel(FLAGS)} as f
-    left join lifetime as t
+    left join {ctx.rel(SALES_FEATURES)} as t
         on t.customer_id = f.customer_id
 
 )
