@@ -13,12 +13,20 @@ from typing import Any
 
 from segflow.errors import UserInputError
 from segflow.evaluation.recorded import recorded_members
-from segflow.evaluation.relations import BASE_RELATIONS, kept_daily, require_built, with_clause
+from segflow.evaluation.relations import (
+    BASE_RELATIONS,
+    KeptDaily,
+    kept_daily,
+    require_built,
+    with_clause,
+)
 from segflow.segments.conditions import iter_conditions
 from segflow.segments.model import AllOf, AnyOf, MetricLeaf, NotOf, SegmentLeaf
 from segflow.segments.project import SegmentProject
 from segflow.segments.sql import (
     POPULATION,
+    SALES_FEATURES,
+    STATS_FEATURES,
     condition_sql,
     describe_feature,
     feature_of,
@@ -45,29 +53,53 @@ class Preview:
 
 def preview(wh: Warehouse, project: SegmentProject, name: str, as_of: date) -> Preview:
     require_built(wh)
-    _, _, ctes = with_clause(
-        project, [name], as_of, dialect=wh.dialect, kept=kept_daily(wh, project)
-    )
-    d = f"cast('{as_of.isoformat()}' as date)"
-    members, population, revenue = wh.query(
+    kept = kept_daily(wh, project)
+    ctx, _, ctes = with_clause(project, [name], as_of, dialect=wh.dialect, kept=kept)
+    tiered = project.definition(name).kind == "tiered"
+    # One statement, so that the segment is evaluated once: members and their revenue up to D
+    # by tier, and the population.
+    rows = wh.query(
         f"""{ctes}
 select
-    (select count(*) from seg__{name}),
-    (select count(*) from population),
-    (select coalesce(sum(lines.amount), 0)
-     from {BASE_RELATIONS["int_sales_lines"]} as lines
-     join seg__{name} as m on m.customer_id = lines.customer_id
-     where lines.occurred_on <= {d})"""
-    )[0]
+    {"m.tier" if tiered else f"cast(null as {ctx.text_type})"} as tier,
+    count(*) as members,
+    coalesce(sum(r.revenue), 0) as revenue,
+    (select count(*) from population) as population
+from seg__{name} as m
+left join ({_revenue_sql(wh, kept, name, as_of)}) as r
+    on r.customer_id = m.customer_id
+group by 1"""
+    )
+    population = rows[0][3] if rows else wh.scalar(f"{ctes}\nselect count(*) from population")
+    revenue = sum((Decimal(r[2]) for r in rows), Decimal(0))
     tiers: list[tuple[str, int]] = []
-    if project.definition(name).kind == "tiered":
-        counts = dict(wh.query(f"{ctes}\nselect tier, count(*) from seg__{name} group by tier"))
+    if tiered:
+        counts = {r[0]: r[1] for r in rows}
         tiers = [(t.name, counts.get(t.name, 0)) for t in project.definition(name).tiers or []]
     outside: list[str] = []
     if project.definition(name).kind == "static":
         population_ids = f"{ctes}\nselect customer_id from population"
         outside = _listed_outside(wh, project.segments[name].static_members, population_ids)
-    return Preview(name, as_of, members, population, Decimal(revenue), tiers, outside)
+    members = sum(r[1] for r in rows)
+    return Preview(name, as_of, members, population, revenue, tiers, outside)
+
+
+def _revenue_sql(wh: Warehouse, kept: KeptDaily | None, name: str, as_of: date) -> str:
+    """Each member's revenue up to D (customer_id, revenue): the published build's sales
+    features when that build is D's (they hold every customer's revenue up to D, the column
+    segment_stats reads), else summed from the lines (a scan of every line)."""
+    column = STATS_FEATURES[1].column
+    if (
+        kept is not None
+        and kept.as_of == as_of
+        and column in wh.columns("intermediate", SALES_FEATURES)
+    ):
+        return f"select customer_id, {column} as revenue from intermediate.{SALES_FEATURES}"
+    return f"""select lines.customer_id, sum(lines.amount) as revenue
+    from {BASE_RELATIONS["int_sales_lines"]} as lines
+    where lines.occurred_on <= cast('{as_of.isoformat()}' as date)
+        and lines.customer_id in (select customer_id from seg__{name})
+    group by lines.customer_id"""
 
 
 def built_as_of(wh: Warehouse, project: SegmentProject, name: str) -> date | None:

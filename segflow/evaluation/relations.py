@@ -71,6 +71,7 @@ class KeptDaily:
 
     relations: dict[str, str]  # DAILY_SALES, DAILY_EVENTS -> their tables
     prefixes: tuple[dict[str, str], dict[str, str]]  # their columns by line filter
+    as_of: date  # D of the build they were last changed by (whose models are read)
 
 
 def kept_daily(
@@ -81,9 +82,10 @@ def kept_daily(
     was not published (a failed check, an older day) changed them too, and a definition with
     a filter they lack is read from the lines (one scan)."""
     features = all_features(project)
-    run = _build_run(wh, schema)
-    if run is None:
+    build = _build_run(wh, schema)
+    if build is None:
         return None
+    run, as_of = build
     for model in build_daily_models(features, macros_digest(wh.settings.dbt_project_dir)):
         if not wh.table_exists(DAILY_SCHEMA, f"{model.name}__state"):
             return None
@@ -93,12 +95,13 @@ def kept_daily(
     return KeptDaily(
         {name: f"{DAILY_SCHEMA}.{name}" for name in (DAILY_SALES, DAILY_EVENTS)},
         daily_prefixes(features),
+        as_of,
     )
 
 
-def _build_run(wh: Warehouse, schema: str | None) -> str | None:
-    """The run of the build whose models are read: the published build, or the newest build
-    in the slot `schema`."""
+def _build_run(wh: Warehouse, schema: str | None) -> tuple[str, date] | None:
+    """The run and D of the build whose models are read: the published build, or the newest
+    build in the slot `schema`."""
     out = wh.output_schema
     if not wh.table_exists(out, tables.BUILDS.name):
         return None
@@ -111,10 +114,10 @@ def _build_run(wh: Warehouse, schema: str | None) -> str | None:
     else:
         condition, order = f"slot = '{schema}'", "built_at"
     rows = wh.query(
-        f"select run_id from {out}.{tables.BUILDS.name} where {condition} "
+        f"select run_id, as_of from {out}.{tables.BUILDS.name} where {condition} "
         f"order by {order} desc limit 1"
     )
-    return rows[0][0] if rows else None
+    return (rows[0][0], rows[0][1]) if rows else None
 
 
 def with_clause(

@@ -63,9 +63,15 @@ def test_members_worked_out_by_hand(built, name):
     assert _as_expected(on_the_spot, tiered) == expected
 
 
-def test_preview_counts_members_share_revenue_and_tiers(built):
+@pytest.mark.parametrize("source", ["kept", "lines"])
+def test_preview_counts_members_share_revenue_and_tiers(built, source, monkeypatch):
+    """From what the build kept (the per-day aggregates, the published features' revenue) and,
+    as for a filter no build kept, from the lines."""
     settings, project = built
     with open_warehouse(settings) as wh:
+        assert evaluate.kept_daily(wh, project) is not None
+        if source == "lines":
+            monkeypatch.setattr(evaluate, "kept_daily", lambda wh, project: None)
         result = evaluate.preview(wh, project, "tiers", D)
         static = evaluate.preview(wh, project, "static_list", D)
     assert (result.members, result.population) == (3, 4)
