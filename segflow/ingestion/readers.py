@@ -48,7 +48,7 @@ _GZIP_ERRORS = (OSError, EOFError, zlib.error)
 class RecordBatch:
     """Well-formed records (as many fields as the header) and the malformed ones, numbered."""
 
-    numbers: list[int]
+    numbers: np.ndarray  # int64, one per well-formed record
     values: list[pa.Array]  # per header position: text for CSV, Parquet's own types
     raw: Callable[[int], str]  # the record's text for the quarantine, by index in `numbers`
     malformed: list[tuple[int, int, str]] = field(default_factory=list)  # number, fields, text
@@ -212,7 +212,7 @@ def _parse_simple(chunk: bytes, lines: pa.Array, width: int, first: int) -> Reco
     else:
         bad = pc.and_(blank, False)
     good = pc.invert(pc.or_(blank, bad))
-    good_index = pc.indices_nonzero(good).to_pylist()
+    good_index = pc.indices_nonzero(good).to_numpy()
     if len(good_index) != table.num_rows:
         return None
     malformed = []
@@ -221,9 +221,9 @@ def _parse_simple(chunk: bytes, lines: pa.Array, width: int, first: int) -> Reco
         malformed.append((first + 1 + index, len(fields), raw_text(fields)))
 
     def raw(i: int) -> str:
-        return raw_text(_fields_of(lines[good_index[i]].as_py()))
+        return raw_text(_fields_of(lines[int(good_index[i])].as_py()))
 
-    numbers = [first + 1 + i for i in good_index]
+    numbers = good_index.astype(np.int64) + (first + 1)
     return RecordBatch(numbers, [c.combine_chunks() for c in table.columns], raw, malformed)
 
 
@@ -318,7 +318,9 @@ def _python_batches(records: Iterator[tuple[int, list[str]]], width: int) -> Ite
         columns = [pa.array(list(c), pa.string()) for c in zip(*rows, strict=True)] or [
             pa.array([], pa.string()) for _ in range(width)
         ]
-        yield RecordBatch(numbers, columns, _raw_of(originals), malformed, bad_bytes)
+        yield RecordBatch(
+            np.array(numbers, np.int64), columns, _raw_of(originals), malformed, bad_bytes
+        )
 
 
 def _raw_of(records: list[list[str]]) -> Callable[[int], str]:
@@ -376,5 +378,5 @@ def _parquet_batch(header: list[str], batch: pa.RecordBatch, offset: int) -> Rec
         values = [column[i].as_py() for column in columns]
         return json.dumps(dict(zip(header, values, strict=True)), default=str)
 
-    numbers = list(range(offset + 1, offset + batch.num_rows + 1))
+    numbers = np.arange(offset + 1, offset + batch.num_rows + 1, dtype=np.int64)
     return RecordBatch(numbers, columns, raw)
