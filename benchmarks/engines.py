@@ -34,7 +34,13 @@ import pyarrow as pa
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.segments import D, generate_data, generate_segments, model_sql  # noqa: E402
+from benchmarks.segments import (  # noqa: E402
+    D,
+    floor_sql,
+    generate_data,
+    generate_segments,
+    model_sql,
+)
 from segflow.segments.project import load_project  # noqa: E402
 from segflow.segments.sql import (  # noqa: E402
     ATTRIBUTES,
@@ -119,10 +125,7 @@ def build_statements(project, dialect: str) -> list[str]:
 
 FLOOR = [
     "drop table if exists bench.floor",
-    f"""create table bench.floor as
-    select customer_id, count(distinct transaction_id) as orders, sum(amount) as revenue
-    from intermediate.int_sales_lines where occurred_on <= cast('{D}' as date)
-    group by customer_id""",
+    f"create table bench.floor as {floor_sql('intermediate.int_sales_lines', D)}",
 ]
 
 

@@ -44,7 +44,7 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks.analyst import analyst_queries  # noqa: E402
 from benchmarks.memory import PeakRss  # noqa: E402
-from benchmarks.segments import BRANDS, generate_segments  # noqa: E402
+from benchmarks.segments import BRANDS, floor_sql, generate_segments  # noqa: E402
 from segflow.bi.sources import ensure_bi_sources  # noqa: E402
 from segflow.dbt import dbt_executable  # noqa: E402
 from segflow.segments.compile import compile_project  # noqa: E402
@@ -260,11 +260,9 @@ def analysts(count: int, slot: str, as_of: date, keep: Path | None = None) -> fl
 def floor(slot: str) -> float:
     with duckdb.connect(os.environ["SEGFLOW_DUCKDB_PATH"]) as con:
         start = time.perf_counter()
-        con.execute(f"""
-            create or replace temp table floor as
-            select customer_id, count(distinct transaction_id) as orders, sum(amount) as revenue
-            from {slot}.int_sales_lines where occurred_on <= date '{D}' group by customer_id
-        """)
+        con.execute(
+            f"create or replace temp table floor as {floor_sql(f'{slot}.int_sales_lines', D)}"
+        )
         return time.perf_counter() - start
 
 

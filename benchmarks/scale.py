@@ -55,7 +55,7 @@ from benchmarks.analyst import analyst_queries  # noqa: E402
 from benchmarks.engines import postgres_database  # noqa: E402
 from benchmarks.memory import PeakRss  # noqa: E402
 from benchmarks.nightly import SEGMENT_MODELS, D, add_days, dbt_run, generate_raw, workspace  # noqa: E402
-from benchmarks.segments import generate_segments  # noqa: E402
+from benchmarks.segments import floor_sql, generate_segments  # noqa: E402
 from segflow.bi.sources import ensure_bi_sources  # noqa: E402
 from segflow.evaluation.queries import preview  # noqa: E402
 from segflow.evaluation.relations import kept_daily  # noqa: E402
@@ -93,12 +93,7 @@ class Step:
 
 def _floor(wh: Warehouse, slot: str, workdir: Path) -> dict:
     started = time.perf_counter()
-    wh.execute(f"""
-        create temporary table floor as
-        select customer_id, count(distinct transaction_id) as orders, sum(amount) as revenue
-        from {slot}.int_sales_lines where occurred_on <= cast('{D}' as date)
-        group by customer_id
-    """)
+    wh.execute(f"create temporary table floor as {floor_sql(f'{slot}.int_sales_lines', D)}")
     return {"seconds": time.perf_counter() - started}
 
 
