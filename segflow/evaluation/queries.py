@@ -56,8 +56,8 @@ def preview(wh: Warehouse, project: SegmentProject, name: str, as_of: date) -> P
     kept = kept_daily(wh, project)
     ctx, _, ctes = with_clause(project, [name], as_of, dialect=wh.dialect, kept=kept)
     tiered = project.definition(name).kind == "tiered"
-    # One statement, so that the segment is evaluated once: members and their revenue up to D
-    # by tier, and the population.
+    # One statement: members and their revenue up to D by tier, and the population (the tiers
+    # were a second evaluation of the segment).
     rows = wh.query(
         f"""{ctes}
 select

@@ -93,13 +93,17 @@ def validate(
         ) as sink,
         ThreadPoolExecutor(max_workers=1, thread_name_prefix="segflow-check") as pool,
     ):
-        for batch in raw.batches:
-            records += len(batch.numbers) + len(batch.malformed)
-            checking.append(pool.submit(check_and_spill, batch))
-            while len(checking) > IN_FLIGHT:
+        try:
+            for batch in raw.batches:
+                records += len(batch.numbers) + len(batch.malformed)
+                checking.append(pool.submit(check_and_spill, batch))
+                while len(checking) > IN_FLIGHT:
+                    collect_oldest()
+            while checking:
                 collect_oldest()
-        while checking:
-            collect_oldest()
+        except BaseException:  # a rejected file: the batches still waiting are not checked
+            pool.shutdown(cancel_futures=True)
+            raise
     bad.sort(key=lambda b: (b.row_number, b.column != "", _order(feed, b.column)))
     return ValidatedFile(good_rows, spill, bad, records, warnings)
 

@@ -69,7 +69,11 @@ def test_preview_counts_members_share_revenue_and_tiers(built, source, monkeypat
     as for a filter no build kept, from the lines."""
     settings, project = built
     with open_warehouse(settings) as wh:
-        assert evaluate.kept_daily(wh, project) is not None
+        kept = evaluate.kept_daily(wh, project)
+        assert kept is not None and kept.as_of == D
+        # the members' revenue: the published features' when kept, else the lines'
+        revenue_from = evaluate._revenue_sql(wh, kept, "tiers", D)
+        assert "int_segment_sales_features" in revenue_from
         if source == "lines":
             monkeypatch.setattr(evaluate, "kept_daily", lambda wh, project: None)
         result = evaluate.preview(wh, project, "tiers", D)
