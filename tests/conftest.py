@@ -9,14 +9,17 @@ extra (`./bootstrap --with spark`), except with CI=true; `.ci/run` gives them th
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
+import subprocess
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from segflow.dbt import dbt_executable
 from segflow.segments.compile import compile_project
 from segflow.segments.project import load_project
 from segflow.settings import DEFAULT_DBT_PROJECT_DIR, Settings, load_settings
@@ -186,6 +189,37 @@ def configure_project(
     settings = load_settings(dotenv=False)
     compile_segments(settings)
     return settings
+
+
+def dbt_show(settings: Settings, sql: str) -> list[dict]:
+    """The rows `dbt show --inline` gives for `sql`, on the project's target, through the
+    profile and environment a build uses."""
+    shown = subprocess.run(
+        [
+            dbt_executable(),
+            "show",
+            "--inline",
+            sql,
+            "--project-dir",
+            str(settings.dbt_project_dir),
+            "--profiles-dir",
+            str(settings.dbt_project_dir),
+            "--output",
+            "json",
+            "--log-format",
+            "json",
+        ],
+        env={**os.environ, **settings.dbt_env()},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    previews = [
+        json.loads(line)["data"].get("preview")
+        for line in shown.stdout.splitlines()
+        if line.startswith("{") and '"preview"' in line
+    ]
+    return [row for preview in previews if preview for row in json.loads(preview)]
 
 
 def compile_segments(settings: Settings) -> None:

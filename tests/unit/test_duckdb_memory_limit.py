@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-
 import pytest
 
-from segflow.dbt import dbt_executable
 from segflow.errors import SettingsError
 from segflow.settings import load_settings
 from segflow.warehouse import open_warehouse
-from tests.conftest import configure_project
+from tests.conftest import configure_project, dbt_show
 
 
 def test_a_wrong_limit_is_named_in_one_sentence(monkeypatch):
@@ -32,29 +27,6 @@ def test_segflow_and_dbt_open_duckdb_with_the_limit(tmp_path, monkeypatch):
     settings = load_settings(dotenv=False)
     with open_warehouse(settings) as wh:
         assert wh.scalar("select current_setting('memory_limit')") == "1.5 GiB"
-    shown = subprocess.run(
-        [
-            dbt_executable(),
-            "show",
-            "--inline",
-            "select current_setting('memory_limit') as memory_limit",
-            "--project-dir",
-            str(settings.dbt_project_dir),
-            "--profiles-dir",
-            str(settings.dbt_project_dir),
-            "--output",
-            "json",
-            "--log-format",
-            "json",
-        ],
-        env={**os.environ, **settings.dbt_env()},
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    previews = [
-        json.loads(line)["data"].get("preview")
-        for line in shown.stdout.splitlines()
-        if line.startswith("{") and '"preview"' in line
+    assert dbt_show(settings, "select current_setting('memory_limit') as memory_limit") == [
+        {"memory_limit": "1.5 GiB"}
     ]
-    assert [json.loads(p) for p in previews if p] == [[{"memory_limit": "1.5 GiB"}]]

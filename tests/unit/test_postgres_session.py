@@ -3,43 +3,9 @@ keep the options a user gives in PGOPTIONS."""
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-
-from segflow.dbt import dbt_executable
 from segflow.settings import load_settings
 from segflow.warehouse import open_warehouse
-from tests.conftest import configure_project, postgres_database
-
-
-def _dbt_show(settings, sql: str) -> list[dict]:
-    shown = subprocess.run(
-        [
-            dbt_executable(),
-            "show",
-            "--inline",
-            sql,
-            "--project-dir",
-            str(settings.dbt_project_dir),
-            "--profiles-dir",
-            str(settings.dbt_project_dir),
-            "--output",
-            "json",
-            "--log-format",
-            "json",
-        ],
-        env={**os.environ, **settings.dbt_env()},
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    previews = [
-        json.loads(line)["data"].get("preview")
-        for line in shown.stdout.splitlines()
-        if line.startswith("{") and '"preview"' in line
-    ]
-    return [row for p in previews if p for row in json.loads(p)]
+from tests.conftest import configure_project, dbt_show, postgres_database
 
 
 def test_segflow_and_dbt_sessions_run_without_jit(tmp_path, monkeypatch):
@@ -49,7 +15,7 @@ def test_segflow_and_dbt_sessions_run_without_jit(tmp_path, monkeypatch):
         settings = load_settings(dotenv=False)
         with open_warehouse(settings) as wh:
             assert wh.scalar("select current_setting('jit')") == "off"
-        rows = _dbt_show(
+        rows = dbt_show(
             settings,
             "select current_setting('jit') as jit, current_setting('work_mem') as work_mem",
         )
