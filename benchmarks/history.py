@@ -42,7 +42,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.backfill import HOT  # noqa: E402
-from benchmarks.preview import keep_aggregates, open_duckdb  # noqa: E402
+from benchmarks.preview import connect_duckdb, keep_aggregates, open_duckdb  # noqa: E402
 from benchmarks.segments import D, generate_data  # noqa: E402
 from segflow.history.backfill import CHUNK_DAYS  # noqa: E402
 from segflow.history.record import (  # noqa: E402
@@ -124,7 +124,7 @@ def main() -> None:
 
     workdir = Path(tempfile.mkdtemp(prefix="segflow-bench-history-"))
     try:
-        con = duckdb.connect(str(workdir / "warehouse.duckdb"))
+        con = connect_duckdb(workdir / "warehouse.duckdb")
         started = time.perf_counter()
         generate_data(con, args.customers, args.lines)
         shutil.copytree(ROOT / "segments", workdir / "segments")

@@ -206,6 +206,13 @@ def preview_members(wh: Warehouse, project: SegmentProject, name: str) -> int:
     return preview(wh, project, name, D).members
 
 
+def connect_duckdb(warehouse: Path) -> duckdb.DuckDBPyConnection:
+    """A plain connection to the benchmark's DuckDB file, configured as segflow's own: DuckDB
+    refuses a second connection to one file with a different configuration."""
+    limit = load_settings(dotenv=False).duckdb_memory_limit
+    return duckdb.connect(str(warehouse), config={"memory_limit": limit})
+
+
 def open_duckdb(warehouse: Path) -> Warehouse:
     """segflow's warehouse object over the benchmark's DuckDB file."""
     settings = load_settings(dotenv=False).model_copy(
@@ -235,7 +242,7 @@ def main() -> None:
 
 def run(workdir: Path, customers: int, lines: int, repeat: int) -> int:
     warehouse = workdir / "warehouse.duckdb"
-    con = duckdb.connect(str(warehouse))
+    con = connect_duckdb(warehouse)
     print(
         f"data: {customers:,} customers, {lines:,} sales lines, {lines // 4:,} events; "
         f"as of {D}; DuckDB {duckdb.__version__}"

@@ -191,3 +191,21 @@ def test_without_the_kept_aggregates_a_range_builds_its_own(spanning):
                     name,
                     day,
                 )
+
+
+def test_ranges_that_start_mid_timeline_add_their_days_to_the_totals_before(spanning):
+    """Each day recorded as a range of its own: the lifetime features start from the totals
+    before the range (segflow/segments/daily.py, `RangeBase`), so every transaction across a
+    range's first day (T1 at midnight, T3's later return, T5's order line) is split between
+    those totals and the range's days; it is still one order."""
+    settings, project = spanning
+    with open_warehouse(settings) as wh:
+        for day in DAYS:
+            record_history(wh, project, day, day)
+        for name in SEGMENTS:
+            for day in DAYS:
+                recorded = recorded_members(wh, project, name, day)
+                assert {c for c, _ in recorded or []} == BY_HAND[name].get(day, set()), (
+                    name,
+                    day,
+                )
