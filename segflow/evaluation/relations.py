@@ -23,6 +23,12 @@ from segflow.segments.daily import (
     features_from_daily_sql,
 )
 from segflow.segments.project import SegmentProject
+from segflow.segments.range_totals import (
+    RangeBase,
+    has_range_totals,
+    range_base_sql,
+    range_features_sql,
+)
 from segflow.segments.sql import (
     ATTRIBUTES,
     EVENT_FEATURES,
@@ -128,12 +134,14 @@ def with_clause(
     dialect: str = "duckdb",
     daily: dict[str, str] | None = None,
     kept: KeptDaily | None = None,
+    base: RangeBase | None = None,
 ) -> tuple[Context, Segments, str]:
     """CTEs for the population, features and flags of the given segments (and what they
     refer to), and `seg__<name>` for each of the given ones; read from the published models
     or from those in `schema`. With `daily` (the tables `daily_tables` fills, by relation
     name), the features are read from those per-day aggregates instead of the lines; with
-    `kept`, from the aggregates builds keep."""
+    `kept`, from the aggregates builds keep; with `base` (`range_base_tables`, for a range of
+    days that D is in), from its totals and D's changes since."""
     specs, features = _specs_and_features(project, names)
     sales_prefixes, event_prefixes = kept.prefixes if kept is not None else (None, None)
     if kept is not None:
@@ -150,8 +158,12 @@ def with_clause(
     }
     ctx = direct_context(as_of, relations, dialect)
     if daily:
-        sales_features = features_from_daily_sql(features, False, ctx, sales_prefixes)
-        event_features = features_from_daily_sql(features, True, ctx, event_prefixes)
+        sales_features, event_features = (
+            range_features_sql(features, loyalty, ctx, base, prefixes)
+            if base is not None and has_range_totals(features, loyalty)
+            else features_from_daily_sql(features, loyalty, ctx, prefixes)
+            for loyalty, prefixes in ((False, sales_prefixes), (True, event_prefixes))
+        )
     else:
         sales_features = features_sql(features, False, ctx)
         event_features = features_sql(features, True, ctx)
@@ -193,4 +205,28 @@ def daily_tables(
     return [
         (tables[DAILY_SALES], daily_sales_sql(features, ctx)),
         (tables[DAILY_EVENTS], daily_events_sql(features, ctx)),
+    ]
+
+
+def range_base_tables(
+    project: SegmentProject,
+    names: list[str],
+    base: RangeBase,
+    daily: dict[str, str],
+    kept: KeptDaily | None = None,
+    dialect: str = "duckdb",
+) -> list[tuple[str, str]]:
+    """(table, select) pairs that fill `base` (its tables, as of its day) from the per-day
+    aggregates `daily` (by relation name) for the segments' features: the sources whose
+    features a range reads from a base."""
+    ctx = Context(base.day, lambda name: daily[name], jinja=False, dialect=dialect)
+    _, features = _specs_and_features(project, names)
+    sales_prefixes, event_prefixes = kept.prefixes if kept is not None else (None, None)
+    return [
+        (base.relations[name], range_base_sql(features, loyalty, ctx, prefixes))
+        for name, loyalty, prefixes in (
+            (DAILY_SALES, False, sales_prefixes),
+            (DAILY_EVENTS, True, event_prefixes),
+        )
+        if has_range_totals(features, loyalty)
     ]

@@ -21,11 +21,13 @@ from segflow.evaluation.relations import (
     base_relations,
     daily_tables,
     kept_daily,
+    range_base_tables,
     require_built,
     with_clause,
 )
 from segflow.segments.daily import DAILY_EVENTS, DAILY_SALES
 from segflow.segments.project import SegmentProject
+from segflow.segments.range_totals import RangeBase
 from segflow.segments.sql import date_literal, membership_sql
 from segflow.warehouse import Warehouse, tables
 
@@ -45,6 +47,9 @@ _CHANGES = "segflow_range_changes"
 _PIECES = "segflow_range_pieces"
 # The range's per-day aggregates (segflow/segments/daily.py), built once up to its last day.
 _DAILY = {DAILY_SALES: "segflow_range_daily_sales", DAILY_EVENTS: "segflow_range_daily_events"}
+# The totals as of the day before the range's first (segflow/segments/range_totals.py): each
+# day adds its changes to them instead of grouping all of history again.
+_BASE = {DAILY_SALES: "segflow_range_base_sales", DAILY_EVENTS: "segflow_range_base_events"}
 
 
 @dataclass
@@ -97,12 +102,15 @@ def evaluate_days(
     schema: str | None = None,
     aggregates: bool = True,
     kept_aggregates: bool = True,
+    from_base: bool = True,
 ) -> None:
     """Fill the temporary table of (day, segment, tier, customer_id) for the given days, from
     per-day aggregates of the lines and events: those the builds keep when they hold the
     project's line filters (with `kept_aggregates=False`, never), else built once for the
     whole range (with `aggregates=False`, from a scan of the lines per day instead: the
-    references benchmarks/history.py measures against)."""
+    references benchmarks/history.py measures against). Each day's features are the totals
+    before the first day plus that day's changes since (with `from_base=False`, each day's
+    per-day aggregates are grouped whole: the reference for that)."""
     tiered = [(n, project.definition(n).kind == "tiered") for n in names]
     kept = kept_daily(wh, project, schema) if aggregates and kept_aggregates else None
     daily = _DAILY if aggregates and kept is None else None
@@ -115,6 +123,13 @@ def evaluate_days(
                 f"create temporary table {table} as\nselect * from (\n{select}\n) as daily "
                 "order by occurred_on"
             )
+    source = kept.relations if kept is not None else daily
+    base = None
+    if source and from_base:
+        base = RangeBase(date_literal(min(days) - timedelta(days=1)), _BASE)
+        for table, select in range_base_tables(project, names, base, source, kept, wh.dialect):
+            wh.execute(f"drop table if exists {table}")
+            wh.execute(f"create temporary table {table} as\n{select}")
     wh.execute(f"drop table if exists {RANGE_MEMBERS}")
     wh.execute(
         f"create temporary table {RANGE_MEMBERS} (day date not null, segment varchar not null, "
@@ -123,7 +138,7 @@ def evaluate_days(
     for start in range(0, len(days), DAYS_PER_STATEMENT):
         parts = []
         for day in days[start : start + DAYS_PER_STATEMENT]:
-            ctx, _, ctes = with_clause(project, names, day, schema, wh.dialect, daily, kept)
+            ctx, _, ctes = with_clause(project, names, day, schema, wh.dialect, daily, kept, base)
             parts.append(
                 f"({ctes}\nselect as_of as day, segment, tier, customer_id "
                 f"from (\n{membership_sql(tiered, ctx)}\n) as members_of_day)"
@@ -420,6 +435,6 @@ def record_history(
         _write_membership_history(wh, names, first, last)
         _write_days(wh, project, names, first, last)
     result.seconds["write"] = time.perf_counter() - started
-    for temporary in (RANGE_MEMBERS, _BOUNDS, _CHANGES, _PIECES, *_DAILY.values()):
+    for temporary in (RANGE_MEMBERS, _BOUNDS, _CHANGES, _PIECES, *_DAILY.values(), *_BASE.values()):
         wh.execute(f"drop table if exists {temporary}")
     return result

@@ -230,7 +230,6 @@ group by d.customer_id"""
 
 def _sales_features_sql(chosen: list[Feature], ctx: Context, prefixes: dict[str, str]) -> str:
     totals: dict[str, str] = {}  # column -> aggregate over the per-transaction days
-    spanning: dict[str, str] = {}  # column -> distinct orders among spanning transactions
     for feature in chosen:
         p, w = prefixes[filter_key(feature)], _window(feature, ctx)
         name = feature.column
@@ -242,13 +241,37 @@ def _sales_features_sql(chosen: list[Feature], ctx: Context, prefixes: dict[str,
             totals[f"{name}_orders"] = (
                 f"sum(case when {w} and d.{p}_order = 1 and not d.spans then 1 else 0 end)"
             )
-            spanning[f"{name}_orders"] = (
-                f"count(distinct case when {w} and d.{p}_order = 1 then d.transaction_id end)"
-            )
         if feature.metric in ("days_since_last_order", "days_since_first_order"):
             which = "max" if feature.metric == "days_since_last_order" else "min"
             totals[f"{name}_{which}"] = (
                 f"{which}(case when {w} and d.{p}_order = 1 then d.occurred_on end)"
+            )
+    total_columns = "".join(f",\n        {sql} as {c}" for c, sql in totals.items())
+    return sales_features_from_totals(
+        chosen,
+        ctx,
+        prefixes,
+        f"""select
+        d.customer_id{total_columns}
+    from {ctx.rel(DAILY_SALES)} as d{_day_pruning(chosen, ctx)}
+    group by d.customer_id""",
+    )
+
+
+def sales_features_from_totals(
+    chosen: list[Feature], ctx: Context, prefixes: dict[str, str], totals: str
+) -> str:
+    """The sales features as of D from `totals`, a query of per-customer totals: per feature
+    (`Feature.column` as n) `n_amount`, `n_quantity`, `n_orders` (orders of transactions on
+    one day), `n_max` or `n_min` (the last or first order's day), as its metric needs. Orders
+    of transactions that span days (`spans`) are counted distinct here, from the per-day
+    aggregates."""
+    spanning: dict[str, str] = {}  # column -> distinct orders among spanning transactions
+    for feature in chosen:
+        if feature.metric in ("orders", "avg_order_value"):
+            p, w = prefixes[filter_key(feature)], _window(feature, ctx)
+            spanning[f"{feature.column}_orders"] = (
+                f"count(distinct case when {w} and d.{p}_order = 1 then d.transaction_id end)"
             )
     d = ctx.as_of
 
@@ -266,8 +289,6 @@ def _sales_features_sql(chosen: list[Feature], ctx: Context, prefixes: dict[str,
             "days_since_first_order": ctx.days_between(d, f"t.{n}_min"),
         }[feature.metric]
 
-    source = ctx.rel(DAILY_SALES)
-    total_columns = "".join(f",\n        {sql} as {c}" for c, sql in totals.items())
     spanning_columns = "".join(f",\n        {sql} as {c}" for c, sql in spanning.items())
     final_columns = "".join(f",\n    {final(f)} as {f.column}" for f in chosen)
     spanning_cte = (
@@ -277,7 +298,7 @@ spanning as (
 
     select
         d.customer_id{spanning_columns}
-    from {source} as d
+    from {ctx.rel(DAILY_SALES)} as d
     where d.spans and d.occurred_on <= {d}
     group by d.customer_id
 
@@ -290,10 +311,7 @@ spanning as (
     )
     return f"""with totals as (
 
-    select
-        d.customer_id{total_columns}
-    from {source} as d{_day_pruning(chosen, ctx)}
-    group by d.customer_id
+    {totals}
 
 ){spanning_cte}
 
