@@ -194,10 +194,10 @@ def test_without_the_kept_aggregates_a_range_builds_its_own(spanning):
 
 
 def test_ranges_that_start_mid_timeline_add_their_days_to_the_totals_before(spanning):
-    """Each day recorded as a range of its own: the lifetime features start from the totals
-    before the range (segflow/segments/daily.py, `RangeBase`), so every transaction across a
-    range's first day (T1 at midnight, T3's later return, T5's order line) is split between
-    those totals and the range's days; it is still one order."""
+    """Each day recorded as a range of its own: its features are the totals as of the day
+    before the range plus the changes since (segflow/segments/range_totals.py), so every
+    transaction across a range's start (T1 at midnight, T3's later return, T5's order line)
+    is split between those totals and the range's days; it is still one order."""
     settings, project = spanning
     with open_warehouse(settings) as wh:
         for day in DAYS:
