@@ -184,13 +184,7 @@ def test_without_the_kept_aggregates_a_range_builds_its_own(spanning):
                 wh.execute(f"drop table {DAILY_SCHEMA}.{table}__state")
         assert kept_daily(wh, project) is None
         record_history(wh, project, DAYS[0], DAYS[-1])
-        for name in SEGMENTS:
-            for day in DAYS:
-                recorded = recorded_members(wh, project, name, day)
-                assert {c for c, _ in recorded or []} == BY_HAND[name].get(day, set()), (
-                    name,
-                    day,
-                )
+        _assert_recorded_as_by_hand(wh, project)
 
 
 def test_ranges_that_start_mid_timeline_add_their_days_to_the_totals_before(spanning):
@@ -202,10 +196,11 @@ def test_ranges_that_start_mid_timeline_add_their_days_to_the_totals_before(span
     with open_warehouse(settings) as wh:
         for day in DAYS:
             record_history(wh, project, day, day)
-        for name in SEGMENTS:
-            for day in DAYS:
-                recorded = recorded_members(wh, project, name, day)
-                assert {c for c, _ in recorded or []} == BY_HAND[name].get(day, set()), (
-                    name,
-                    day,
-                )
+        _assert_recorded_as_by_hand(wh, project)
+
+
+def _assert_recorded_as_by_hand(wh, project):
+    for name in SEGMENTS:
+        for day in DAYS:
+            recorded = recorded_members(wh, project, name, day)
+            assert {c for c, _ in recorded or []} == BY_HAND[name].get(day, set()), (name, day)
