@@ -177,7 +177,7 @@ from prepared as rows{_kept([condition for _, condition in filters.values()])}
 group by rows.customer_id, rows.occurred_on"""
 
 
-def _window(feature: Feature, ctx: Context) -> str:
+def in_window(feature: Feature, ctx: Context) -> str:
     """The feature's window on a per-day row `d`, and never a day after D."""
     return when_all(
         [f"d.occurred_on <= {ctx.as_of}", *window_conditions(feature, "d.occurred_on", ctx)]
@@ -203,7 +203,7 @@ def features_from_daily_sql(
 
     `prefixes`: the aggregates' columns by line filter, when they were built for more
     features than these (`line_filters` of the features they were built for)."""
-    chosen = sorted({f for f in features if f.is_loyalty == loyalty}, key=lambda f: f.column)
+    chosen = of_source(features, loyalty)
     prefixes = prefixes if prefixes is not None else line_filters(chosen)
     if loyalty:
         return _event_features_sql(chosen, ctx, prefixes)
@@ -213,7 +213,7 @@ def features_from_daily_sql(
 def _event_features_sql(chosen: list[Feature], ctx: Context, prefixes: dict[str, str]) -> str:
     columns = []
     for feature in chosen:
-        p, w = prefixes[filter_key(feature)], _window(feature, ctx)
+        p, w = prefixes[filter_key(feature)], in_window(feature, ctx)
         if feature.metric == "events":
             value = f"sum(case when {w} then d.{p}_events end)"
         elif feature.metric == "points":
@@ -228,10 +228,15 @@ from {ctx.rel(DAILY_EVENTS)} as d{_day_pruning(chosen, ctx)}
 group by d.customer_id"""
 
 
+def of_source(features: list[Feature], loyalty: bool) -> list[Feature]:
+    """The features of one source (loyalty events, or sales), each once, in column order."""
+    return sorted({f for f in features if f.is_loyalty == loyalty}, key=lambda f: f.column)
+
+
 def _sales_features_sql(chosen: list[Feature], ctx: Context, prefixes: dict[str, str]) -> str:
     totals: dict[str, str] = {}  # column -> aggregate over the per-transaction days
     for feature in chosen:
-        p, w = prefixes[filter_key(feature)], _window(feature, ctx)
+        p, w = prefixes[filter_key(feature)], in_window(feature, ctx)
         name = feature.column
         if feature.metric in ("revenue", "avg_order_value"):
             totals[f"{name}_amount"] = f"sum(case when {w} then d.{p}_amount end)"
@@ -269,7 +274,7 @@ def sales_features_from_totals(
     spanning: dict[str, str] = {}  # column -> distinct orders among spanning transactions
     for feature in chosen:
         if feature.metric in ("orders", "avg_order_value"):
-            p, w = prefixes[filter_key(feature)], _window(feature, ctx)
+            p, w = prefixes[filter_key(feature)], in_window(feature, ctx)
             spanning[f"{feature.column}_orders"] = (
                 f"count(distinct case when {w} and d.{p}_order = 1 then d.transaction_id end)"
             )

@@ -30,10 +30,12 @@ from segflow.segments.daily import (
     DAILY_EVENTS,
     DAILY_SALES,
     filter_key,
+    in_window,
     line_filters,
+    of_source,
     sales_features_from_totals,
 )
-from segflow.segments.sql import Context, Feature, when_all, window_conditions
+from segflow.segments.sql import Context, Feature
 
 
 @dataclass(frozen=True)
@@ -54,7 +56,7 @@ class _Total:
 
 def has_range_totals(features: list[Feature], loyalty: bool) -> bool:
     """Whether a range reads this source's features from a base and each day's changes."""
-    chosen = _of_source(features, loyalty)
+    chosen = of_source(features, loyalty)
     return bool(chosen) and not any(
         f.window is not None and f.metric.startswith("days_since") for f in chosen
     )
@@ -65,10 +67,10 @@ def range_base_sql(
 ) -> str:
     """The totals of one source's features per customer as of D (`ctx`: the day before the
     range), over the per-day aggregates."""
-    chosen = _of_source(features, loyalty)
+    chosen = of_source(features, loyalty)
     prefixes = prefixes if prefixes is not None else line_filters(chosen)
     columns = "".join(
-        f",\n        {_aggregate(t, _in_window(f, ctx))} as {t.column}"
+        f",\n        {_aggregate(t, in_window(f, ctx))} as {t.column}"
         for f, t in _totals(chosen, loyalty, prefixes)
     )
     return f"""select
@@ -87,13 +89,13 @@ def range_features_sql(
 ) -> str:
     """The features of one source as of D (a day of the range, after the base's day): the
     columns `sql.features_sql` gives, for the segments' use (see the module's docstring)."""
-    chosen = _of_source(features, loyalty)
+    chosen = of_source(features, loyalty)
     prefixes = prefixes if prefixes is not None else line_filters(chosen)
     before = Context(base.day, ctx.relation, ctx.jinja, ctx.dialect)
     totals = _totals(chosen, loyalty, prefixes)
     changes, moved = [], set()
     for feature, total in totals:
-        now, then = _in_window(feature, ctx), _in_window(feature, before)
+        now, then = in_window(feature, ctx), in_window(feature, before)
         after = f"d.occurred_on > {base.day} and {now}"
         if total.kind != "sum":  # a lifetime feature's days after the base
             changes.append(f"{_aggregate(total, after)} as {total.column}")
@@ -131,19 +133,8 @@ def range_features_sql(
     return sales_features_from_totals(chosen, ctx, prefixes, totals_sql)
 
 
-def _of_source(features: list[Feature], loyalty: bool) -> list[Feature]:
-    return sorted({f for f in features if f.is_loyalty == loyalty}, key=lambda f: f.column)
-
-
 def _source(loyalty: bool) -> str:
     return DAILY_EVENTS if loyalty else DAILY_SALES
-
-
-def _in_window(feature: Feature, ctx: Context) -> str:
-    """A per-day row `d` in the feature's window as of D, and not after D."""
-    return when_all(
-        [f"d.occurred_on <= {ctx.as_of}", *window_conditions(feature, "d.occurred_on", ctx)]
-    )
 
 
 def _totals(
