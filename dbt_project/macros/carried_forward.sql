@@ -1,104 +1,185 @@
-{#- The materialization of int_sales_lines: a table in the build's slot like every model (so a
-    published build never changes), carried forward from the previous build's table in the
-    other slot instead of ranking every raw line again (docs/decisions.md, "Scale").
+{#- The materialization of int_sales_lines and int_events (config `feed`, `key`: the raw feed
+    and its transaction or event id): the build's slot gets a view of one version of a table
+    kept outside the slots, so a night writes only the rows it changes, and a published build
+    still never changes (docs/decisions.md, "Scale"). Below, "lines" and "transactions" read
+    as "events" for int_events, which has no products.
 
-    The previous build kept beside its table (<table>__<part>) what it was built from:
+    The kept table (segflow_daily.<model>__v<digest of the definition>) holds every version of
+    every line since the oldest build a slot still reads: the columns of the model plus
+    `_from_build` and `_to_build`, the build numbers between which a row is current. The view
+    of build B reads the rows with `_from_build <= B` and `_to_build` missing or after B. Beside
+    the kept table (<kept>__<part>) is what its newest build was built from:
 
     - files:    the file log's transactions rows it had seen;
     - products: the article master's attributes;
     - known:    the known customers;
-    - state:    the definition (a hash of the SQL a whole build runs) and how it was built.
+    - state:    the definition (a hash of the SQL a whole build runs) and the build's number.
 
-    This build re-reads from raw only the transactions a difference touches (`fresh_keys`):
+    A build B re-reads from raw only the transactions a difference touches (`fresh_keys`):
     those in a file whose log row is new or gone (every version of a line of a re-delivered
     file, since raw holds only the newest version of each file and the table names the file
     each line came from), those of a product whose attributes changed, and those of a customer
-    who became known. Every other line is copied from the previous table, less the customers
-    no longer known (erased). Anything else (no previous table in the other slot, another
-    definition, --full-refresh) builds the table whole. Spark builds it with dbt's `table`
-    materialization (the model's config), whole on every build. -#}
+    who became known. It closes their current rows and those of customers no longer known
+    (erased) at B, and inserts what it read with `_from_build = B`. Table, parts and view change
+    in one transaction, so a failed build changes nothing. A first build, or one with another
+    definition, builds a new kept table whole; --full-refresh closes every row and inserts
+    every line again. Then what no slot's view reads any more goes: kept tables of other
+    definitions and rows closed before the oldest build read (`<model>__readers` names each
+    view's table and build). Spark builds the model with dbt's `table` materialization (the
+    model's config), whole on every build. -#}
 
 {% macro segflow_carried_definition() -%}
     {#- The SQL a whole build runs, less the slot's name (the same in either slot). -#}
-    {%- set whole = sales_lines() ~ sales_lines_with_products('lines', is_known_customer('lines')) -%}
-    {{ return('carried-forward-1 ' ~ local_md5(whole | replace(this.schema, 'slot'))) }}
+    {%- if config.require('feed') == 'transactions' -%}
+        {%- set whole = sales_lines() ~ sales_lines_with_products('lines', is_known_customer('lines')) -%}
+    {%- else -%}
+        {%- set whole = loyalty_events() ~ events_of('events', is_known_customer('events')) -%}
+    {%- endif -%}
+    {{ return('carried-forward-2 ' ~ local_md5(whole | replace(this.schema, 'slot'))) }}
 {%- endmacro %}
 
-{# The previous build's table in the other slot, if it was built with this definition and
-   kept its parts; none: build whole. Call only when `execute`. #}
-{% macro segflow_carried_previous() -%}
-    {%- set other_slot = {'segflow_a': 'segflow_b', 'segflow_b': 'segflow_a'} -%}
-    {%- if target.type == 'spark' or flags.FULL_REFRESH or this.schema not in other_slot -%}
-        {{ return(none) }}
+{# The kept table of this definition, outside the slots. #}
+{% macro segflow_carried_kept() -%}
+    {%- set digest = local_md5(segflow_carried_definition())[:12] -%}
+    {{ return(this.incorporate(path={'schema': 'segflow_daily', 'identifier': this.identifier ~ '__v' ~ digest})) }}
+{%- endmacro %}
+
+{# Whether this build re-reads only what changed (else it reads every line). #}
+{% macro segflow_carried_is_incremental() -%}
+    {%- if not execute or target.type == 'spark' or flags.FULL_REFRESH -%}
+        {{ return(false) }}
     {%- endif -%}
-    {%- set previous = adapter.get_relation(this.database, other_slot[this.schema], this.identifier) -%}
-    {%- if previous is none -%}
-        {{ return(none) }}
-    {%- endif -%}
-    {%- for name in ('files', 'products', 'known', 'state') -%}
-        {%- if adapter.get_relation(this.database, previous.schema, previous.identifier ~ '__' ~ name) is none -%}
-            {{ return(none) }}
+    {%- set kept = segflow_carried_kept() -%}
+    {%- set parts = ['', '__files', '__known', '__state'] + (['__products'] if config.require('feed') == 'transactions' else []) -%}
+    {%- for name in parts -%}
+        {%- if adapter.get_relation(kept.database, kept.schema, kept.identifier ~ name) is none -%}
+            {{ return(false) }}
         {%- endif -%}
     {%- endfor -%}
-    {%- set stored = run_query('select definition from ' ~ segflow_daily_part(previous, 'state')) -%}
-    {%- if stored.rows | length != 1 or stored.rows[0][0] != segflow_carried_definition() -%}
-        {{ return(none) }}
-    {%- endif -%}
-    {{ return(previous) }}
+    {{ return(true) }}
 {%- endmacro %}
 
 {# In the model: the transactions this build re-reads from raw. #}
 {% macro segflow_carried_keys() -%}
-    {{ return(segflow_daily_part(this, 'fresh_keys')) }}
+    {{ return(segflow_daily_part(segflow_carried_kept(), 'fresh_keys')) }}
 {%- endmacro %}
 
 {% materialization carried_forward, default %}
-    {%- set previous = segflow_carried_previous() -%}
-    {%- set part, before = {}, {} -%}
-    {%- for name in ('files', 'products', 'known', 'state', 'fresh_keys') -%}
-        {%- do part.update({name: segflow_daily_part(this, name)}) -%}
-        {%- if previous is not none -%}
-            {%- do before.update({name: segflow_daily_part(previous, name)}) -%}
-        {%- endif -%}
+    {%- set feed, key = config.require('feed'), config.require('key') -%}
+    {%- set with_products = feed == 'transactions' -%}
+    {%- set incremental = segflow_carried_is_incremental() -%}
+    {%- set kept = segflow_carried_kept() -%}
+    {%- set exists = adapter.get_relation(kept.database, kept.schema, kept.identifier) is not none -%}
+    {%- set part = {} -%}
+    {%- for name in ('files', 'products', 'known', 'state', 'files_now', 'products_now', 'known_now', 'fresh_keys') -%}
+        {%- do part.update({name: segflow_daily_part(kept, name)}) -%}
     {%- endfor -%}
+    {%- set readers = kept.incorporate(path={'identifier': this.identifier ~ '__readers'}) -%}
     {%- set product_columns = 'product_id, brand, collection, department, category, target_group, color, season' -%}
     {%- set log_columns = 'file, checksum, ingested_at' -%}
 
     {{ run_hooks(pre_hooks, inside_transaction=False) }}
     {{ run_hooks(pre_hooks, inside_transaction=True) }}
+    {% do adapter.create_schema(kept) %}
+
+    {# This build's number: one after the newest the kept table holds. #}
+    {%- if incremental -%}
+        {%- set build = run_query('select build from ' ~ part.state).rows[0][0] + 1 -%}
+    {%- elif exists -%}
+        {%- set build = run_query('select coalesce(max(coalesce(_to_build, _from_build)), 0) + 1 from ' ~ kept).rows[0][0] -%}
+    {%- else -%}
+        {%- set build = 1 -%}
+    {%- endif -%}
+    {%- set versioned = 'select lines.*, cast(' ~ build ~ ' as bigint) as _from_build, cast(null as bigint) as _to_build from (' -%}
 
     {# What this build knows, taken first: a file logged while it runs (PostgreSQL reads each
        statement's own snapshot) is new to the next build. #}
-    {{ segflow_daily_replace(part.files, "select " ~ log_columns ~ " from raw.file_log where feed = 'transactions'") }}
-    {{ segflow_daily_replace(part.products, 'select ' ~ product_columns ~ ' from ' ~ ref('stg_products')) }}
-    {{ segflow_daily_replace(part.known, 'select customer_id from ' ~ ref('int_customers_known')) }}
+    {{ segflow_daily_replace(part.files_now, "select " ~ log_columns ~ " from raw.file_log where feed = '" ~ feed ~ "'") }}
+    {% if with_products %}
+        {{ segflow_daily_replace(part.products_now, 'select ' ~ product_columns ~ ' from ' ~ ref('stg_products')) }}
+    {% endif %}
+    {{ segflow_daily_replace(part.known_now, 'select customer_id from ' ~ ref('int_customers_known')) }}
 
-    {% if previous is not none %}
-        {%- set changed_files = "select file from ((select " ~ log_columns ~ " from " ~ part.files ~ " except select "
-            ~ log_columns ~ " from " ~ before.files ~ ") union all (select " ~ log_columns ~ " from " ~ before.files
-            ~ " except select " ~ log_columns ~ " from " ~ part.files ~ ")) as changed_files" -%}
-        {%- set changed_products = "select product_id from ((select " ~ product_columns ~ " from " ~ part.products
-            ~ " except select " ~ product_columns ~ " from " ~ before.products ~ ") union all (select " ~ product_columns
-            ~ " from " ~ before.products ~ " except select " ~ product_columns ~ " from " ~ part.products ~ ")) as changed_products" -%}
-        {%- set newly_known = "select customer_id from " ~ part.known ~ " except select customer_id from " ~ before.known -%}
+    {% if incremental %}
+        {%- set changed_files = "select file from ((select " ~ log_columns ~ " from " ~ part.files_now ~ " except select "
+            ~ log_columns ~ " from " ~ part.files ~ ") union all (select " ~ log_columns ~ " from " ~ part.files
+            ~ " except select " ~ log_columns ~ " from " ~ part.files_now ~ ")) as changed_files" -%}
+        {%- set changed_products = "select product_id from ((select " ~ product_columns ~ " from " ~ part.products_now
+            ~ " except select " ~ product_columns ~ " from " ~ part.products ~ ") union all (select " ~ product_columns
+            ~ " from " ~ part.products ~ " except select " ~ product_columns ~ " from " ~ part.products_now ~ ")) as changed_products" -%}
+        {%- set newly_known = "select customer_id from " ~ part.known_now ~ " except select customer_id from " ~ part.known -%}
+        {%- set no_longer_known = "select customer_id from " ~ part.known ~ " except select customer_id from " ~ part.known_now -%}
+        {%- set changed_rows = "source_file in (" ~ changed_files ~ ")" ~ (" or product_id in (" ~ changed_products ~ ")" if with_products else "") -%}
         {{ segflow_daily_replace(part.fresh_keys,
-            "select transaction_id as key from " ~ source('raw', 'transactions') ~ " where _file in (" ~ changed_files ~ ")"
+            "select " ~ key ~ " as key from " ~ source('raw', feed) ~ " where _file in (" ~ changed_files ~ ")"
             ~ " or customer_id in (" ~ newly_known ~ ")"
-            ~ " union select transaction_id as key from " ~ previous ~ " where source_file in (" ~ changed_files ~ ")"
-            ~ " or product_id in (" ~ changed_products ~ ")") }}
+            ~ " union select " ~ key ~ " as key from " ~ kept ~ " where _to_build is null and (" ~ changed_rows ~ ")") }}
+        {% do run_query('update ' ~ kept ~ ' set _to_build = ' ~ build ~ ' where _to_build is null and (' ~ key ~ ' in (select key from '
+            ~ part.fresh_keys ~ ') or customer_id in (' ~ no_longer_known ~ '))') %}
+    {% elif exists %}
+        {# --full-refresh, or parts missing: every line again, beside what a slot still reads. #}
+        {% do run_query('update ' ~ kept ~ ' set _to_build = ' ~ build ~ ' where _to_build is null') %}
+    {% endif %}
+    {% if exists %}
+        {% call statement('main') -%}
+            insert into {{ kept }} {{ versioned }}
+                {{ sql }}
+            ) as lines
+        {%- endcall %}
+    {% else %}
+        {% call statement('main') -%}
+            create table {{ kept }} as {{ versioned }}
+                {{ sql }}
+            ) as lines
+        {%- endcall %}
     {% endif %}
 
-    {% do run_query('drop table if exists ' ~ this) %}
-    {% call statement('main') -%}
-        create table {{ this }} as
-        {{ sql }}
-    {%- endcall %}
-    {{ segflow_daily_replace(part.state, "select cast('" ~ segflow_carried_definition() ~ "' as varchar) as definition, cast('"
-        ~ ('carried forward' if previous is not none else 'built whole') ~ "' as varchar) as built") }}
+    {# The parts become what this build was built from. #}
+    {% for name in ['files', 'known'] + (['products'] if with_products else []) %}
+        {% do run_query('drop table if exists ' ~ part[name]) %}
+        {% do run_query('alter table ' ~ part[name ~ '_now'] ~ ' rename to ' ~ part[name].identifier) %}
+    {% endfor %}
+    {{ segflow_daily_replace(part.state, "select cast('" ~ segflow_carried_definition() ~ "' as varchar) as definition, cast("
+        ~ build ~ " as bigint) as build, cast('" ~ ('carried forward' if incremental else 'built whole') ~ "' as varchar) as built") }}
     {% do run_query('drop table if exists ' ~ part.fresh_keys) %}
+
+    {# The slot's view: this build's version of every line. #}
+    {%- set columns = adapter.get_columns_in_relation(kept) | map(attribute='name') | reject('in', ['_from_build', '_to_build']) | join(', ') -%}
+    {%- set existing = adapter.get_relation(this.database, this.schema, this.identifier) -%}
+    {% if existing is not none %}
+        {% do adapter.drop_relation(existing) %}
+    {% endif %}
+    {% do run_query('create view ' ~ this ~ ' as select ' ~ columns ~ ' from ' ~ kept ~ ' where _from_build <= ' ~ build
+        ~ ' and (_to_build is null or _to_build > ' ~ build ~ ')') %}
+
+    {{ segflow_carried_forget(kept, readers, build) }}
 
     {{ run_hooks(post_hooks, inside_transaction=True) }}
     {{ adapter.commit() }}
     {{ run_hooks(post_hooks, inside_transaction=False) }}
     {{ return({'relations': [this]}) }}
 {% endmaterialization %}
+
+{# Note this view as a reader of `kept` at `build`, then drop what no slot's view reads: the
+   readers whose view is gone (a slot emptied or dropped), kept tables of other definitions
+   that no reader reads, and rows of `kept` that no reader's build sees. #}
+{% macro segflow_carried_forget(kept, readers, build) %}
+    {% do run_query('create table if not exists ' ~ readers ~ ' (reader varchar(256), kept varchar(256), build bigint)') %}
+    {% do run_query("delete from " ~ readers ~ " where reader = '" ~ this.schema ~ "'") %}
+    {% do run_query("insert into " ~ readers ~ " values ('" ~ this.schema ~ "', '" ~ kept.identifier ~ "', " ~ build ~ ")") %}
+    {% do run_query("delete from " ~ readers ~ " where reader not in (select table_schema from information_schema.tables"
+        ~ " where table_name = '" ~ this.identifier ~ "')") %}
+    {%- set read = run_query('select distinct kept from ' ~ readers).columns[0].values() -%}
+    {%- set prefix = this.identifier ~ '__v' -%}
+    {%- set tables = run_query("select table_name from information_schema.tables where table_schema = '" ~ kept.schema
+        ~ "' and table_name like '" ~ prefix ~ "%'").columns[0].values() -%}
+    {% for table in tables %}
+        {%- set name = table[prefix | length:].split('__')[0] -%}
+        {% if (prefix ~ name) not in read %}
+            {% do run_query('drop table if exists ' ~ kept.incorporate(path={'identifier': table})) %}
+        {% endif %}
+    {% endfor %}
+    {% do run_query('delete from ' ~ kept ~ ' where _to_build is not null and not exists (select 1 from ' ~ readers
+        ~ " as readers where readers.kept = '" ~ kept.identifier ~ "' and " ~ kept ~ '._from_build <= readers.build and '
+        ~ kept ~ '._to_build > readers.build)') %}
+{% endmacro %}

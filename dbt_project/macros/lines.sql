@@ -116,7 +116,8 @@ select
     events.reward,
     events.challenge,
     events.account,
-    events.channel
+    events.channel,
+    events.source_file
 from {{ events }} as events
 where {{ customers }}
 {% endmacro %}

@@ -25,7 +25,7 @@ from segflow.segments.sql import direct_context
 from segflow.warehouse import open_warehouse
 from tests.conftest import ENGINES, configure_project, postgres_database, write_segments
 from tests.feedfiles import deliver
-from tests.segments.fixture_data import CUSTOMERS, TRANSACTIONS, D, write_feeds
+from tests.segments.fixture_data import CUSTOMERS, EVENTS, TRANSACTIONS, D, write_feeds
 
 SEGMENTS = {
     "buyers": "title: Buyers\nrules: {metric: orders, gte: 2}\n",
@@ -41,6 +41,8 @@ SEGMENTS = {
 }
 SENTINEL = "zz_sentinel"
 TABLES = ("int_daily_sales", "int_daily_events")
+# The versioned lines and events (segflow_daily), and the same rows of every customer read whole.
+KEPT_ROWS = {"int_sales_lines": "int_sales_lines_retained", "int_events": "int_events_retained"}
 
 
 @pytest.fixture(params=ENGINES)
@@ -86,14 +88,20 @@ def _check(settings, rebuilt: tuple[str, ...], lines: str = "carried forward") -
             whole = _rows(wh, model.select)
             assert kept == whole, model.name
         slot = published_slot(wh)
-        assert wh.scalar(f"select built from {slot}.int_sales_lines__state") == lines
-        carried = _rows(wh, "select * from intermediate.int_sales_lines")
-        whole = _rows(
-            wh,
-            "select * from staging.int_sales_lines_retained where customer_id in "
-            "(select customer_id from intermediate.int_customers_known)",
-        )
-        assert carried == whole
+        for model in KEPT_ROWS:
+            kept_rows = wh.scalar(
+                f"select kept from {DAILY_SCHEMA}.{model}__readers where reader = ?", (slot,)
+            )
+            assert wh.scalar(f"select built from {DAILY_SCHEMA}.{kept_rows}__state") == lines
+            _check_versions_read(wh, model)
+        for model, retained in KEPT_ROWS.items():
+            carried = _rows(wh, f"select * from intermediate.{model}")
+            whole = _rows(
+                wh,
+                f"select * from staging.{retained} where customer_id in "
+                "(select customer_id from intermediate.int_customers_known)",
+            )
+            assert carried == whole, model
         kept = kept_daily(wh, project)
         assert kept is not None  # what preview, members --as-of and explain read
         for name in SEGMENTS:
@@ -115,6 +123,32 @@ def _check(settings, rebuilt: tuple[str, ...], lines: str = "carried forward") -
             )
 
 
+def _check_versions_read(wh, model: str) -> None:
+    """Only what a slot's view reads is kept: no kept table of the model without a reader, and
+    no version of a row that no reader's build sees."""
+    readers = wh.query(f"select reader, kept, build from {DAILY_SCHEMA}.{model}__readers")
+    assert {reader for reader, _, _ in readers} <= {"segflow_a", "segflow_b"}
+    for reader, _, _ in readers:
+        assert wh.relation_kind(reader, model) == "VIEW"
+    prefix = f"{model}__v"
+    tables = {
+        name
+        for (name,) in wh.query(
+            "select table_name from information_schema.tables where table_schema = ?",
+            (DAILY_SCHEMA,),
+        )
+        if name.startswith(prefix) and "__" not in name[len(prefix) :]
+    }
+    assert tables == {kept for _, kept, _ in readers}
+    for table in tables:
+        builds = [build for _, kept, build in readers if kept == table]
+        seen = " or ".join(
+            f"(_from_build <= {b} and (_to_build is null or _to_build > {b}))" for b in builds
+        )
+        unseen = wh.scalar(f"select count(*) from {DAILY_SCHEMA}.{table} where not ({seen})")
+        assert unseen == 0, table
+
+
 def _members(settings, name: str) -> set[str]:
     with open_warehouse(settings) as wh:
         return {r[0] for r in wh.query(f"select customer_id from {wh.output_schema}.seg_{name}")}
@@ -126,13 +160,14 @@ def _lines(settings, name: str, rows: list[list[str]]) -> None:
     deliver(settings.landing_dir, "transactions", name, header, [[*r, ""] for r in rows])
 
 
-def test_a_night_redoes_the_days_it_touched_and_equals_a_whole_rebuild(settings):
+def test_a_night_redoes_the_days_it_touched_and_equals_a_whole_rebuild(settings, monkeypatch):
     write_feeds(settings.landing_dir)
     write_segments(settings, SEGMENTS)
     run_build(settings, as_of=D)
     _check(settings, rebuilt=TABLES, lines="built whole")
     assert _members(settings, "buyers") == {"A", "B"}
     assert _members(settings, "nordlicht") == {"A"}
+    assert _members(settings, "active") == {"A"}
 
     # A new day; a re-delivery of the first file that drops T5 and moves T4 by two days; a
     # later file that overrides T1's line to another day and adds a second day to T3; P2
@@ -165,6 +200,18 @@ def test_a_night_redoes_the_days_it_touched_and_equals_a_whole_rebuild(settings)
         ["product_id", "brand"],
         [["P2", "Nordlicht"]],
     )
+    # Events: E1 moves out of the 14 days, B opens the app, N (not a customer yet) too.
+    deliver(
+        settings.landing_dir,
+        "events",
+        "2026-04-04.csv",
+        EVENTS[0],
+        [
+            ["E1", "A", "2026-03-10 10:00", "app_open", "", ""],
+            ["E8", "B", "2026-03-29 10:00", "app_open", "", ""],
+            ["E9", "N", "2026-03-29 11:00", "app_open", "", ""],
+        ],
+    )
     header, rows = CUSTOMERS
     erased = [r[:] for r in rows if r[0] == "G"]
     erased[0][header.index("updated_at")] = "2026-04-04 10:00"
@@ -182,6 +229,7 @@ def test_a_night_redoes_the_days_it_touched_and_equals_a_whole_rebuild(settings)
         )
         assert erased_rows == 0
     assert _members(settings, "buyers") == {"A"}  # B's T5 is gone
+    assert _members(settings, "active") == {"B"}
     assert "C" in _members(settings, "nordlicht")  # C's line of 03-30, 80 of Nordlicht
 
     with open_warehouse(settings) as wh:
@@ -203,6 +251,7 @@ def test_a_night_redoes_the_days_it_touched_and_equals_a_whole_rebuild(settings)
             "select count(*) from intermediate.int_sales_lines where customer_id = 'N'"
         )
         assert now_known == 1
+    assert _members(settings, "active") == {"B", "N"}
     with open_warehouse(settings) as wh:
         t1_days = wh.query(
             f"select occurred_on from {DAILY_SCHEMA}.int_daily_sales where transaction_id = 'T1'"
@@ -222,10 +271,20 @@ def test_a_night_redoes_the_days_it_touched_and_equals_a_whole_rebuild(settings)
         ["T41", "1", "A", "2026-03-30 10:00", "P1", "1", "900", "", "USD"],
     ]
     deliver(settings.landing_dir, "transactions", "2026-04-05.csv", header, late)
+    with open_warehouse(settings) as wh:
+        published = {m: _rows(wh, f"select * from intermediate.{m}") for m in KEPT_ROWS}
     with pytest.raises(RunFailed, match="one currency per project"):
         run_build(settings, as_of=D)
     project = load_project(settings.segments_dir)
     with open_warehouse(settings) as wh:
+        # The stopped build's version of the lines is kept beside the published one, which
+        # readers still see as it was.
+        for model in KEPT_ROWS:
+            assert _rows(wh, f"select * from intermediate.{model}") == published[model]
+        for model in KEPT_ROWS:
+            _check_versions_read(wh, model)
+            readers = wh.query(f"select reader from {DAILY_SCHEMA}.{model}__readers")
+            assert len(readers) == 2
         assert kept_daily(wh, project) is None
         kept_rows = wh.scalar(
             f"select count(*) from {DAILY_SCHEMA}.int_daily_sales where transaction_id = 'T41'"
@@ -250,3 +309,27 @@ def test_a_night_redoes_the_days_it_touched_and_equals_a_whole_rebuild(settings)
     run_build(settings, as_of=D)
     _check(settings, rebuilt=("int_daily_sales",))  # the events' filters did not change
     assert _members(settings, "big_orders") == {"A"}
+
+    # Another time zone gives the lines other local days, another definition: they are built
+    # whole into a kept table of their own, and the published build's table stays until no
+    # slot reads it.
+    with open_warehouse(settings) as wh:
+        before = wh.scalar(f"select kept from {DAILY_SCHEMA}.int_sales_lines__readers")
+    monkeypatch.setenv("SEGFLOW_TIMEZONE", "America/New_York")
+    settings = settings.model_copy(update={"timezone": "America/New_York"})
+    run_build(settings, as_of=D)
+    _check(settings, rebuilt=TABLES, lines="built whole")
+    with open_warehouse(settings) as wh:
+        read = {
+            kept
+            for (kept,) in wh.query(f"select kept from {DAILY_SCHEMA}.int_sales_lines__readers")
+        }
+        assert before in read and len(read) == 2
+    run_build(settings, as_of=D)
+    _check(settings, rebuilt=())
+    with open_warehouse(settings) as wh:
+        read = {
+            kept
+            for (kept,) in wh.query(f"select kept from {DAILY_SCHEMA}.int_sales_lines__readers")
+        }
+        assert before not in read and len(read) == 1
