@@ -432,10 +432,13 @@ def report(results: dict[str, tuple[int, dict[str, Step]]]) -> None:
                 f"{engine}: previews: "
                 + ", ".join(f"{n} {s:.2f} s" for n, s in steps["preview"].detail["kept"].items())
             )
-        slowest = sorted(steps["nightly"].detail["models"].items(), key=lambda m: -m[1])[:6]
+        models = steps["nightly"].detail["models"]
+        slowest = sorted(models.items(), key=lambda m: -m[1])[:6]
         print(
             f"{engine}: the nightly build's slowest models (dbt's own times): "
             + ", ".join(f"{m} {s:.2f} s" for m, s in slowest)
+            + "; the lines and events it keeps: "
+            + ", ".join(f"{m} {models[m]:.2f} s" for m in ("int_sales_lines", "int_events"))
         )
 
 

@@ -92,10 +92,10 @@ def require_postgres() -> None:
 
 
 @contextlib.contextmanager
-def postgres_database() -> Iterator[str]:
-    """A fresh, empty database, dropped afterwards."""
+def postgres_database(prefix: str = "segflow_test_") -> Iterator[str]:
+    """A fresh, empty database (named `prefix` and a random part), dropped afterwards."""
     require_postgres()
-    name = f"segflow_test_{uuid.uuid4().hex[:12]}"
+    name = f"{prefix}{uuid.uuid4().hex[:12]}"
     with _admin_connection() as conn:
         conn.execute(f'create database "{name}"')
     try:

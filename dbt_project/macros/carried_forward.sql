@@ -29,13 +29,15 @@
     model's config), whole on every build. -#}
 
 {% macro segflow_carried_definition() -%}
-    {#- The SQL a whole build runs, less the slot's name (the same in either slot). -#}
+    {#- The SQL a whole build runs, less the slot's name (the same in either slot): the quoted
+        schema only, since a database's name may hold a slot's (`segflow_bench` holds
+        `segflow_b`). -#}
     {%- if config.require('feed') == 'transactions' -%}
         {%- set whole = sales_lines() ~ sales_lines_with_products('lines', is_known_customer('lines')) -%}
     {%- else -%}
         {%- set whole = loyalty_events() ~ events_of('events', is_known_customer('events')) -%}
     {%- endif -%}
-    {{ return('carried-forward-2 ' ~ local_md5(whole | replace(this.schema, 'slot'))) }}
+    {{ return('carried-forward-2 ' ~ local_md5(whole | replace('"' ~ this.schema ~ '"', '"slot"'))) }}
 {%- endmacro %}
 
 {# The kept table of this definition, outside the slots. #}

@@ -48,7 +48,9 @@ KEPT_ROWS = {"int_sales_lines": "int_sales_lines_retained", "int_events": "int_e
 @pytest.fixture(params=ENGINES)
 def settings(request, tmp_path, monkeypatch):
     if request.param == "postgres":
-        with postgres_database() as database:
+        # A database whose name holds a slot's name: the slot is no part of the lines'
+        # definition, wherever else its name appears.
+        with postgres_database(prefix="segflow_b_") as database:
             yield configure_project(monkeypatch, tmp_path, "postgres", database)
     else:
         yield configure_project(monkeypatch, tmp_path, "duckdb")
