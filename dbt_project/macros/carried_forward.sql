@@ -175,7 +175,7 @@
     {%- set prefix = this.identifier ~ '__v' -%}
     {%- set tables = run_query("select table_name from information_schema.tables where table_schema = '" ~ kept.schema
         ~ "' and table_name like '" ~ prefix ~ "%'").columns[0].values() -%}
-    {% for table in tables %}
+    {% for table in tables if table.startswith(prefix) %}  {#- `like` takes `_` for any character #}
         {%- set name = table[prefix | length:].split('__')[0] -%}
         {% if (prefix ~ name) not in read %}
             {% do run_query('drop table if exists ' ~ kept.incorporate(path={'identifier': table})) %}
