@@ -77,8 +77,6 @@
         {%- do part.update({name: segflow_daily_part(kept, name)}) -%}
     {%- endfor -%}
     {%- set readers = kept.incorporate(path={'identifier': this.identifier ~ '__readers'}) -%}
-    {%- set product_columns = 'product_id, brand, collection, department, category, target_group, color, season' -%}
-    {%- set log_columns = 'file, checksum, ingested_at' -%}
 
     {{ run_hooks(pre_hooks, inside_transaction=False) }}
     {{ run_hooks(pre_hooks, inside_transaction=True) }}
@@ -94,21 +92,13 @@
     {%- endif -%}
     {%- set versioned = 'select lines.*, cast(' ~ build ~ ' as bigint) as _from_build, cast(null as bigint) as _to_build from (' -%}
 
-    {# What this build knows, taken first: a file logged while it runs (PostgreSQL reads each
-       statement's own snapshot) is new to the next build. #}
-    {{ segflow_daily_replace(part.files_now, "select " ~ log_columns ~ " from raw.file_log where feed = '" ~ feed ~ "'") }}
-    {% if with_products %}
-        {{ segflow_daily_replace(part.products_now, 'select ' ~ product_columns ~ ' from ' ~ ref('stg_products')) }}
-    {% endif %}
+    {# What this build knows, taken first (as the per-day aggregates do). #}
+    {{ segflow_delivery_snapshot(part, feed, with_products) }}
     {{ segflow_daily_replace(part.known_now, 'select customer_id from ' ~ ref('int_customers_known')) }}
 
     {% if incremental %}
-        {%- set changed_files = "select file from ((select " ~ log_columns ~ " from " ~ part.files_now ~ " except select "
-            ~ log_columns ~ " from " ~ part.files ~ ") union all (select " ~ log_columns ~ " from " ~ part.files
-            ~ " except select " ~ log_columns ~ " from " ~ part.files_now ~ ")) as changed_files" -%}
-        {%- set changed_products = "select product_id from ((select " ~ product_columns ~ " from " ~ part.products_now
-            ~ " except select " ~ product_columns ~ " from " ~ part.products ~ ") union all (select " ~ product_columns
-            ~ " from " ~ part.products ~ " except select " ~ product_columns ~ " from " ~ part.products_now ~ ")) as changed_products" -%}
+        {%- set changed_files = segflow_changed(segflow_delivery_columns('files'), part.files_now, part.files, 'file') -%}
+        {%- set changed_products = segflow_changed(segflow_delivery_columns('products'), part.products_now, part.products, 'product_id') -%}
         {%- set newly_known = "select customer_id from " ~ part.known_now ~ " except select customer_id from " ~ part.known -%}
         {%- set no_longer_known = "select customer_id from " ~ part.known ~ " except select customer_id from " ~ part.known_now -%}
         {%- set changed_rows = "source_file in (" ~ changed_files ~ ")" ~ (" or product_id in (" ~ changed_products ~ ")" if with_products else "") -%}
@@ -137,10 +127,7 @@
     {% endif %}
 
     {# The parts become what this build was built from. #}
-    {% for name in ['files', 'known'] + (['products'] if with_products else []) %}
-        {% do run_query('drop table if exists ' ~ part[name]) %}
-        {% do run_query('alter table ' ~ part[name ~ '_now'] ~ ' rename to ' ~ part[name].identifier) %}
-    {% endfor %}
+    {{ segflow_delivery_keep(part, ['files', 'known'] + (['products'] if with_products else [])) }}
     {{ segflow_daily_replace(part.state, "select cast('" ~ segflow_carried_definition() ~ "' as varchar) as definition, cast("
         ~ build ~ " as bigint) as build, cast('" ~ ('carried forward' if incremental else 'built whole') ~ "' as varchar) as built") }}
     {% do run_query('drop table if exists ' ~ part.fresh_keys) %}

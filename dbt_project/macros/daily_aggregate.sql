@@ -64,6 +64,38 @@
     {% do run_query('create table ' ~ relation ~ ' as ' ~ select) %}
 {%- endmacro %}
 
+{# The file log's and the article master's columns a build compares with the last build's. #}
+{% macro segflow_delivery_columns(name) -%}
+    {{ return({'files': 'file, checksum, ingested_at',
+               'products': 'product_id, brand, collection, department, category, target_group, color, season'}[name]) }}
+{%- endmacro %}
+
+{# What a build knows of the deliveries (part.files_now, and part.products_now for sales),
+   taken first: a file logged while it runs (PostgreSQL reads each statement's own snapshot)
+   is new to the next build. #}
+{% macro segflow_delivery_snapshot(part, feed, with_products) -%}
+    {{ segflow_daily_replace(part.files_now, 'select ' ~ segflow_delivery_columns('files') ~ " from raw.file_log where feed = '" ~ feed ~ "'") }}
+    {% if with_products %}
+        {{ segflow_daily_replace(part.products_now, 'select ' ~ segflow_delivery_columns('products') ~ ' from ' ~ ref('stg_products')) }}
+    {% endif %}
+{%- endmacro %}
+
+{# The snapshots become what this build was built from: part[name ~ '_now'] replaces part[name]. #}
+{% macro segflow_delivery_keep(part, names) -%}
+    {% for name in names %}
+        {% do run_query('drop table if exists ' ~ part[name]) %}
+        {% do run_query('alter table ' ~ part[name ~ '_now'] ~ ' rename to ' ~ part[name].identifier) %}
+    {% endfor %}
+{%- endmacro %}
+
+{# The distinct `key` of the rows of snapshot `columns` in `now` and not in `before` (new or
+   changed), and with `both_ways` also in `before` and not in `now` (gone). #}
+{% macro segflow_changed(columns, now, before, key, both_ways=true) -%}
+    {%- set added = '(select ' ~ columns ~ ' from ' ~ now ~ ' except select ' ~ columns ~ ' from ' ~ before ~ ')' -%}
+    {%- set gone = ' union all (select ' ~ columns ~ ' from ' ~ before ~ ' except select ' ~ columns ~ ' from ' ~ now ~ ')' -%}
+    {{ return('select distinct ' ~ key ~ ' from (' ~ added ~ (gone if both_ways else '') ~ ') as changed') }}
+{%- endmacro %}
+
 {% materialization daily_aggregate, default %}
     {%- set incremental = segflow_daily_is_incremental() -%}
     {%- set feed = config.require('feed') -%}
@@ -75,35 +107,25 @@
         {%- do part.update({name: segflow_daily_part(this, name)}) -%}
     {%- endfor -%}
     {%- set is_sales = feed == 'transactions' -%}  {#- sales: products and spans too #}
-    {%- set product_columns = 'product_id, brand, collection, department, category, target_group, color, season' -%}
-    {%- set log_columns = 'file, checksum, ingested_at' -%}
     {%- set raw_key_days = 'select distinct _file as file, ' ~ key ~ ' as key, ' ~ local_day ~ ' as day from ' ~ raw_rows -%}
     {%- set build_run = env_var('SEGFLOW_BUILD_RUN', '') | replace("'", "''") -%}
 
     {{ run_hooks(pre_hooks, inside_transaction=False) }}
     {{ run_hooks(pre_hooks, inside_transaction=True) }}
 
-    {# What this build knows of the deliveries, taken first: a file logged while it runs
-       (PostgreSQL reads each statement's own snapshot) is new to the next build. #}
-    {{ segflow_daily_replace(part.files_now, "select " ~ log_columns ~ " from raw.file_log where feed = '" ~ feed ~ "'") }}
-    {% if is_sales %}
-        {{ segflow_daily_replace(part.products_now, 'select ' ~ product_columns ~ ' from ' ~ ref('stg_products')) }}
-    {% endif %}
+    {{ segflow_delivery_snapshot(part, feed, is_sales) }}
 
     {% if incremental %}
         {# Files with a new log row since the last build, and the keys and days they touch. #}
-        {{ segflow_daily_replace(part.changed, "select distinct file from (select " ~ log_columns ~ " from " ~ part.files_now
-            ~ " except select " ~ log_columns ~ " from " ~ part.files ~ ") as new_rows") }}
+        {{ segflow_daily_replace(part.changed,
+            segflow_changed(segflow_delivery_columns('files'), part.files_now, part.files, 'file', both_ways=false)) }}
         {{ segflow_daily_replace(part.changed_keys,
             "select " ~ key ~ " as key from " ~ raw_rows ~ " where _file in (select file from " ~ part.changed ~ ")"
             ~ " union select key from " ~ part.key_days ~ " where file in (select file from " ~ part.changed ~ ")") }}
         {%- set product_days = '' -%}
         {% if is_sales %}
-            {%- set current_products = 'select ' ~ product_columns ~ ' from ' ~ part.products_now -%}
-            {%- set kept_products = 'select ' ~ product_columns ~ ' from ' ~ part.products -%}
             {{ segflow_daily_replace(part.changed_products,
-                "select distinct product_id from ((" ~ current_products ~ " except " ~ kept_products ~ ") union all ("
-                ~ kept_products ~ " except " ~ current_products ~ ")) as changed") }}
+                segflow_changed(segflow_delivery_columns('products'), part.products_now, part.products, 'product_id')) }}
             {%- set product_days = ' union select ' ~ local_day ~ ' as day from ' ~ raw_rows
                 ~ ' where product_id in (select product_id from ' ~ part.changed_products ~ ')' -%}
         {% endif %}
@@ -146,12 +168,9 @@
        which direct queries compare with the build they read (segflow/evaluation/relations.py). #}
     {{ segflow_daily_replace(part.state, "select cast('" ~ segflow_daily_definition() ~ "' as varchar) as definition, cast('"
         ~ build_run ~ "' as varchar) as build_run") }}
-    {{ segflow_daily_replace(part.files, 'select ' ~ log_columns ~ ' from ' ~ part.files_now) }}
-    {% if is_sales %}
-        {{ segflow_daily_replace(part.products, 'select ' ~ product_columns ~ ' from ' ~ part.products_now) }}
-    {% endif %}
+    {{ segflow_delivery_keep(part, ['files'] + (['products'] if is_sales else [])) }}
     {# This build's scratch tables. #}
-    {% for name in ('files_now', 'changed', 'changed_keys', 'products_now', 'changed_products', 'days', 'read_keys') %}
+    {% for name in ('changed', 'changed_keys', 'changed_products', 'days', 'read_keys') %}
         {% do run_query('drop table if exists ' ~ part[name]) %}
     {% endfor %}
 
