@@ -63,6 +63,21 @@ def floor_sql(lines: str, day: date = D) -> str:
     group by customer_id"""
 
 
+# The build's sales lines as a plain table: a build's int_sales_lines is a view of the
+# versions segflow keeps (DuckDB, PostgreSQL), and the honest floor scans a table that holds
+# the lines and nothing else. Copied before the floor is timed.
+PLAIN_LINES = "bench_plain.sales_lines"
+
+
+def plain_lines_statements(lines: str) -> list[str]:
+    """Copy the sales lines `lines` (a build's int_sales_lines) into PLAIN_LINES."""
+    return [
+        f"create schema if not exists {PLAIN_LINES.split('.')[0]}",
+        f"drop table if exists {PLAIN_LINES}",
+        f"create table {PLAIN_LINES} as select * from {lines}",
+    ]
+
+
 BRANDS = [
     "Nordlicht",
     "Urban Fox",
