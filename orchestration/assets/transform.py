@@ -24,6 +24,16 @@ class BuildConfig(dg.Config):
     select: list[str] = []
 
 
+# The models downstream of what `build --select` carries over (the segments' views, their
+# stats and catalog rows), run again after it: dbt's graph operators, so a project's own
+# models downstream of them are refreshed too. One argument per option: dagster-dbt keeps one
+# value each (docs/stack.md).
+CARRIED_READERS = [
+    "--select", "tag:segment+ segment_stats+ segment_catalog+ segment_membership+",
+    "--exclude", "tag:segment segment_stats segment_catalog segment_membership",
+]  # fmt: skip
+
+
 def dagster_owner(owner: str) -> str:
     """A segment's `owner` as a Dagster owner: an e-mail address, or else a team."""
     return owner if "@" in owner else f"team:{owner}"
@@ -103,28 +113,37 @@ def make_dbt_models(
             slot = start_build(wh, resume=resume)
             ensure_bi_sources(wh)  # the BI views read history tables (models/marts/bi)
         context.log.info(f"dbt build as of {as_of} into the build schema {slot}")
-        args = ["build", "--vars", json.dumps({"as_of": as_of.isoformat()})]
+        dbt_vars: dict[str, object] = {"as_of": as_of.isoformat()}
         os.environ["SEGFLOW_BUILD_SCHEMA"] = slot
         # The kept per-day aggregates note the build that changed them last: direct queries
         # read them only for that build (segflow/evaluation/relations.py, kept_daily).
         os.environ["SEGFLOW_BUILD_RUN"] = build_run_id(context.run)
         try:
-            yield from dbt.cli(args, context=context).stream()
-        finally:
-            del os.environ["SEGFLOW_BUILD_SCHEMA"]
-            del os.environ["SEGFLOW_BUILD_RUN"]
-        with warehouse.connect() as wh:
+            yield from dbt.cli(["build", "--vars", json.dumps(dbt_vars)], context=context).stream()
             if config.select and published is not None:
                 from segflow.publication.selective import carry_over
                 from segflow.segments.project import load_project
 
-                kept = carry_over(
-                    wh, load_project(settings.segments_dir), config.select, published, slot
-                )
+                with warehouse.connect() as wh:
+                    kept = carry_over(
+                        wh, load_project(settings.segments_dir), config.select, published, slot
+                    )
                 context.log.info(
                     f"rebuilt {', '.join(kept.rebuilt)}; published as they were: "
                     f"{', '.join(kept.carried) or 'none'}"
                 )
+                if kept.carried:
+                    # The tables built from the segments' rows and stats (the dashboards'
+                    # overlap and insights) read the carried segments as published now.
+                    dbt_vars["carried_segments"] = kept.carried
+                    dbt.cli(
+                        ["run", "--vars", json.dumps(dbt_vars), *CARRIED_READERS],
+                        manifest=manifest,
+                    ).wait()
+        finally:
+            del os.environ["SEGFLOW_BUILD_SCHEMA"]
+            del os.environ["SEGFLOW_BUILD_RUN"]
+        with warehouse.connect() as wh:
             record_build(wh, slot, build_run_id(context.run), as_of)
 
     return segflow_dbt_models

@@ -27,6 +27,32 @@ def _members(wh, name: str) -> set[str]:
     return {r[0] for r in wh.query(f"select customer_id from {wh.output_schema}.seg_{name}")}
 
 
+def _assert_dashboards_read_the_published_segments(wh) -> None:
+    """The dashboards' overlap and insights count the carried segments' published members
+    (women: {A}, not the {A, B} of its edited definition)."""
+    schema = wh.output_schema
+    members: dict[str, set[str]] = {}
+    for segment, customer in wh.query(
+        f"select segment, customer_id from {schema}.segment_membership"
+    ):
+        members.setdefault(segment, set()).add(customer)
+    expected = {
+        (a, b): (len(members[a]), len(members[a] & members[b]))
+        for a in members
+        for b in members
+        if members[a] & members[b]
+    }
+    rows = wh.query(
+        f"select segment, other_segment, members, members_in_both from {schema}.bi_segment_overlap"
+    )
+    assert {(r[0], r[1]): (r[2], r[3]) for r in rows} == expected
+    insights = wh.query(
+        f"select segment, customers from {schema}.bi_segment_vs_rest "
+        "where customer_group = 'Segment members'"
+    )
+    assert dict(insights) == {name: len(m) for name, m in members.items()}
+
+
 def test_select_rebuilds_the_selection_and_keeps_the_rest(project):
     """`seg_<name>` as views of the flags (dbt_project.yml's default): a segment carried over
     becomes a view of a copy of its published rows, kept with the slot. Then the segments as
@@ -96,6 +122,7 @@ def _select(settings) -> None:
             f"select segment, count(*) from {schema}.segment_membership group by segment"
         )
         assert dict(membership) == stats
+        _assert_dashboards_read_the_published_segments(wh)
         catalog = dict(wh.query(f"select segment, definition_hash from {schema}.segment_catalog"))
         assert catalog["women"] == old_hash != project_now.definition_hash("women")
         assert catalog["buyers"] == project_now.definition_hash("buyers")

@@ -1,7 +1,7 @@
 -- Overlap between segments for the BI dashboards: the share of a segment's members who are
 -- also in another segment (one row per ordered pair that shares at least one member).
 with pairs as (
-    {{ segment_pairs(ref('segment_membership'), ref('dim_population')) }}
+    {{ segment_pairs(ref('int_segment_flags'), ref('segment_membership')) }}
 )
 
 select
