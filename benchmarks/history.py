@@ -83,9 +83,10 @@ def child(mode: str, workdir: Path, days: int) -> None:
                 aggregates=mode != "lines",
                 kept_aggregates=mode == "kept",
             )
-            members = wh.scalar(f"select count(*) from {RANGE_MEMBERS}")
+            # a row per segment, tier and member, its days a mask (segflow/history/record.py)
+            members = wh.scalar(f"select sum(bit_count(days)) from {RANGE_MEMBERS}")
             digest = wh.scalar(
-                f"select sum(hash(day, segment, coalesce(tier, ''), customer_id)) "
+                f"select sum(hash(days, segment, coalesce(tier, ''), customer_id)) "
                 f"from {RANGE_MEMBERS}"
             )
             members = f"{members}:{digest}"

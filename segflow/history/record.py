@@ -3,8 +3,9 @@
 A day is "evaluate the segments as of D" (docs/segments.md), done straight on the warehouse
 with the SQL the dbt models use (`evaluate.py`), so a recorded day equals a build as of that
 day. A range of days runs in one process and one connection, several days per statement:
-no dbt start-up per day. The day before the range is evaluated too, so the first day's
-`entered`/`exited` compare with its real previous day (docs/reference.md).
+no dbt start-up per day. It runs in blocks of at most BLOCK_DAYS days, and the day before
+each block is evaluated too, so a block's first day's `entered`/`exited` compare with its
+real previous day (docs/reference.md).
 
 Every write of a range happens in one transaction: a failed run leaves the tables as before,
 and re-running a range replaces its days (no duplicates).
@@ -28,7 +29,7 @@ from segflow.evaluation.relations import (
 from segflow.segments.daily import DAILY_EVENTS, DAILY_SALES
 from segflow.segments.project import SegmentProject
 from segflow.segments.range_totals import RangeBase
-from segflow.segments.sql import date_literal, membership_sql
+from segflow.segments.sql import Context, date_literal, membership_sql
 from segflow.warehouse import Warehouse, tables
 
 HOT_HISTORY = tables.HOT_HISTORY.name
@@ -40,8 +41,14 @@ HISTORY_TABLES = tuple(t.name for t in tables.HISTORY)
 # Days evaluated per statement: enough for the engine to work on several days at once, few
 # enough that one statement stays a readable size.
 DAYS_PER_STATEMENT = 8
+# Days of a range evaluated, compared and written at a time, one block after another in the
+# range's one transaction: memory is that of a block whatever the range (a year in one run
+# held every member of every day at once), and a block with the day before it fits a 64-bit
+# mask per member (`_bounds`).
+BLOCK_DAYS = 31
 
 RANGE_MEMBERS = "segflow_range_members"
+_PARTS = "segflow_range_member_parts"  # a statement's days of RANGE_MEMBERS
 _BOUNDS = "segflow_range_bounds"
 _CHANGES = "segflow_range_changes"
 _PIECES = "segflow_range_pieces"
@@ -103,19 +110,26 @@ def evaluate_days(
     aggregates: bool = True,
     kept_aggregates: bool = True,
     from_base: bool = True,
+    daily_until: date | None = None,
+    reuse_daily: bool = False,
 ) -> None:
-    """Fill the temporary table of (day, segment, tier, customer_id) for the given days, from
-    per-day aggregates of the lines and events: those the builds keep when they hold the
+    """Fill the temporary table RANGE_MEMBERS for the given consecutive days (at most 63):
+    per segment, tier and customer, the days of membership as a mask (`days`, bit i: the
+    i-th day; several rows of one member are or-ed together). From per-day aggregates of the lines and events: those the builds keep when they hold the
     project's line filters (with `kept_aggregates=False`, never), else built once for the
     whole range (with `aggregates=False`, from a scan of the lines per day instead: the
     references benchmarks/history.py measures against). Each day's features are the totals
     before the first day plus that day's changes since (with `from_base=False`, each day's
-    per-day aggregates are grouped whole: the reference for that)."""
+    per-day aggregates are grouped whole: the reference for that). The range's own per-day
+    aggregates are built up to `daily_until` (default: the last day); with `reuse_daily` those
+    of an earlier call are read again (a day reads no row after it, so the blocks of a range
+    build them once, up to its last day)."""
     tiered = [(n, project.definition(n).kind == "tiered") for n in names]
     kept = kept_daily(wh, project, schema) if aggregates and kept_aggregates else None
     daily = _DAILY if aggregates and kept is None else None
-    if daily:
-        for table, select in daily_tables(project, names, max(days), daily, schema, wh.dialect):
+    if daily and not reuse_daily:
+        until = daily_until or max(days)
+        for table, select in daily_tables(project, names, until, daily, schema, wh.dialect):
             wh.execute(f"drop table if exists {table}")
             # In day order: a window then reads only its days' blocks (DuckDB's min-max
             # indexes).
@@ -130,68 +144,98 @@ def evaluate_days(
         for table, select in range_base_tables(project, names, base, source, kept, wh.dialect):
             wh.execute(f"drop table if exists {table}")
             wh.execute(f"create temporary table {table} as\n{select}")
-    wh.execute(f"drop table if exists {RANGE_MEMBERS}")
+    assert len(days) <= 63 and days == days_between(days[0], days[-1]), "consecutive, a mask"
+    day_no = _day_number(wh, days[0], "as_of")
+    wh.execute(f"drop table if exists {_PARTS}")
     wh.execute(
-        f"create temporary table {RANGE_MEMBERS} (day date not null, segment varchar not null, "
-        "tier varchar, customer_id varchar not null)"
+        f"create temporary table {_PARTS} (segment varchar not null, tier varchar, "
+        "customer_id varchar not null, days bigint not null)"
     )
     for start in range(0, len(days), DAYS_PER_STATEMENT):
         parts = []
         for day in days[start : start + DAYS_PER_STATEMENT]:
             ctx, _, ctes = with_clause(project, names, day, schema, wh.dialect, daily, kept, base)
             parts.append(
-                f"({ctes}\nselect as_of as day, segment, tier, customer_id "
+                f"({ctes}\nselect as_of, segment, tier, customer_id "
                 f"from (\n{membership_sql(tiered, ctx)}\n) as members_of_day)"
             )
+        # A mask per member, not a row per member and day: the range's members are read by
+        # one grouping (_bounds) instead of an ordered pass over every day of every member.
         wh.execute(
-            f"insert into {RANGE_MEMBERS} (day, segment, tier, customer_id)\n"
-            + "\nunion all\n".join(parts)
+            f"insert into {_PARTS} (segment, tier, customer_id, days)\n"
+            f"select segment, tier, customer_id, bit_or(cast(1 as bigint) << {day_no})\n"
+            "from (\n" + "\nunion all\n".join(parts) + "\n) as members_of_days\n"
+            "group by segment, tier, customer_id"
         )
+    wh.execute(f"drop table if exists {RANGE_MEMBERS}")
+    wh.execute(
+        f"create temporary table {RANGE_MEMBERS} as select segment, tier, customer_id, "
+        f"bit_or(days) as days from {_PARTS} group by segment, tier, customer_id"
+    )
+    wh.execute(f"drop table if exists {_PARTS}")
 
 
-def _bounds(wh: Warehouse, first: date) -> None:
-    """The range's members where something starts or ends, from one ordered pass over them
-    (each member's previous and next day and tier): the day a customer enters or leaves a
-    segment, and where a piece of one tier starts or ends. Changes and membership intervals
-    are read from these few rows instead of from every member of every day (joining the
-    members to themselves and numbering them cost twice as much)."""
+def _day_number(wh: Warehouse, origin: date, day: str) -> str:
+    """The SQL for the number of days from `origin` to the date `day` (a mask's bit)."""
+    return Context(date_literal(origin), str, False, wh.dialect).days_between(
+        day, date_literal(origin)
+    )
+
+
+def _offsets(days: int) -> str:
+    """The bits of a mask of `days` days, as a relation with one column, `i`."""
+    return " union all ".join(f"select {i} as i" for i in range(days))
+
+
+def _bounds(wh: Warehouse, origin: date, first: date, last: date) -> None:
+    """The range's members where something starts or ends: the day a customer enters or
+    leaves a segment, and where a piece of one tier starts or ends (and every member on
+    `first`, where the range's pieces start). `origin` is the first day evaluated (the day
+    before `first`), at most 62 days before `last`.
+
+    A member's days in a segment and tier are one 64-bit mask (bit i: origin + i), so
+    neighbouring days are shifts of it: a grouping instead of an ordered pass over every
+    member of every day (a window over them cost twice as much, and a join of the members
+    to themselves more still). The few marked days are then taken out of the masks."""
+    days = (last - origin).days + 1
+    first_bit = 1 << (first - origin).days
     wh.execute(f"drop table if exists {_BOUNDS}")
     wh.execute(f"""create temporary table {_BOUNDS} as
-select
-    segment,
-    tier,
-    customer_id,
-    day,
-    enters,
-    leaves,
-    enters or previous_tier is distinct from tier as starts_piece,
-    leaves or next_tier is distinct from tier as ends_piece
-from (
+with segments as (
+
+    -- a tier's days, and the days of the customer's membership in any tier
+    select *, bit_or(days) over (partition by segment, customer_id) as member_days
+    from {RANGE_MEMBERS}
+
+),
+
+marked as (
 
     select
-        *,
-        previous_day is null or previous_day < day - 1 as enters,
-        next_day is null or next_day > day + 1 as leaves
-    from (
-        select
-            segment,
-            tier,
-            customer_id,
-            day,
-            lag(day) over by_customer as previous_day,
-            lead(day) over by_customer as next_day,
-            lag(tier) over by_customer as previous_tier,
-            lead(tier) over by_customer as next_tier
-        from {RANGE_MEMBERS}
-        window by_customer as (partition by segment, customer_id order by day)
-    ) as neighbours
+        segment,
+        tier,
+        customer_id,
+        member_days & ~(member_days << 1) as enter_days,
+        member_days & ~(member_days >> 1) as leave_days,
+        days & ~(days << 1) as start_days,
+        days & ~(days >> 1) as end_days,
+        days & cast({first_bit} as bigint) as first_day
+    from segments
 
-) as marked
-where enters
-    or leaves
-    or previous_tier is distinct from tier
-    or next_tier is distinct from tier
-    or day = {date_literal(first)}""")
+)
+
+select
+    m.segment,
+    m.tier,
+    m.customer_id,
+    {date_literal(origin)} + o.i as day,
+    ((m.enter_days >> o.i) & 1) = 1 as enters,
+    ((m.leave_days >> o.i) & 1) = 1 as leaves,
+    ((m.start_days >> o.i) & 1) = 1 as starts_piece,
+    ((m.end_days >> o.i) & 1) = 1 as ends_piece
+from marked as m
+cross join ({_offsets(days)}) as o
+where (((m.start_days | m.end_days | m.first_day) >> o.i) & 1) = 1""")
 
 
 def _changes(wh: Warehouse, first: date, last: date) -> None:
@@ -210,9 +254,10 @@ where leaves and day < {date_literal(last)}""")
 
 
 def _write_hot_history(
-    wh: Warehouse, hot: list[str], first: date, last: date, models: str | None
+    wh: Warehouse, hot: list[str], origin: date, first: date, last: date, models: str | None
 ) -> int:
     schema = wh.output_schema
+    day_no = _day_number(wh, origin, "lines.occurred_on")
     f, l_ = date_literal(first), date_literal(last)
     names = _names_list(hot)
     wh.execute(
@@ -234,10 +279,11 @@ with grid as (
 
 counts as (
 
-    select segment, day, count(*) as members
-    from {RANGE_MEMBERS}
-    where day >= {f}
-    group by segment, day
+    select m.segment, {date_literal(origin)} + o.i as day, count(*) as members
+    from {RANGE_MEMBERS} as m
+    cross join ({_offsets((last - origin).days + 1)}) as o
+    where o.i >= {(first - origin).days} and ((m.days >> o.i) & 1) = 1
+    group by m.segment, o.i
 
 ),
 
@@ -246,16 +292,15 @@ sales as (
     -- the members' sales on that day (local date)
     select
         m.segment,
-        m.day,
+        lines.occurred_on as day,
         sum(lines.amount) as revenue,
         count(distinct case when lines.quantity > 0 then lines.transaction_id end) as orders
     from {RANGE_MEMBERS} as m
     join {base_relations(models)["int_sales_lines"]} as lines
         on lines.customer_id = m.customer_id
-        and lines.occurred_on = m.day
-    where m.day >= {f}
-        and lines.occurred_on between {f} and {l_}
-    group by m.segment, m.day
+    where lines.occurred_on between {f} and {l_}
+        and ((m.days >> {day_no}) & 1) = 1
+    group by m.segment, lines.occurred_on
 
 ),
 
@@ -396,6 +441,16 @@ from ({" union all ".join(rows)}) as segments
 cross join ({_days_sql(first, last)}) as days""")
 
 
+def _blocks(first: date, last: date) -> list[tuple[date, date]]:
+    """[first, last] as consecutive ranges of at most BLOCK_DAYS days, oldest first."""
+    blocks = []
+    while first <= last:
+        end = min(first + timedelta(days=BLOCK_DAYS - 1), last)
+        blocks.append((first, end))
+        first = end + timedelta(days=1)
+    return blocks
+
+
 def record_history(
     wh: Warehouse,
     project: SegmentProject,
@@ -422,19 +477,35 @@ def record_history(
     ensure_history_tables(wh)
     if not names:  # a project without segments has nothing to record
         return result
-    started = time.perf_counter()
-    evaluate_days(wh, project, names, days_between(first - timedelta(days=1), last), schema)
-    _bounds(wh, first)
-    _changes(wh, first, last)
-    result.seconds["evaluate"] = time.perf_counter() - started
-
-    started = time.perf_counter()
+    result.seconds = {"evaluate": 0.0, "write": 0.0}
     with wh.transaction():
-        result.history_rows = _write_hot_history(wh, hot, first, last, schema)
-        result.events = _write_events(wh, project, trigger, first, last)
-        _write_membership_history(wh, names, first, last)
-        _write_days(wh, project, names, first, last)
-    result.seconds["write"] = time.perf_counter() - started
-    for temporary in (RANGE_MEMBERS, _BOUNDS, _CHANGES, _PIECES, *_DAILY.values(), *_BASE.values()):
+        for block, (block_first, block_last) in enumerate(_blocks(first, last)):
+            started = time.perf_counter()
+            origin = block_first - timedelta(days=1)
+            evaluate_days(
+                wh, project, names, days_between(origin, block_last), schema,
+                daily_until=last, reuse_daily=block > 0,
+            )  # fmt: skip
+            _bounds(wh, origin, block_first, block_last)
+            _changes(wh, block_first, block_last)
+            result.seconds["evaluate"] += time.perf_counter() - started
+
+            started = time.perf_counter()
+            result.history_rows += _write_hot_history(
+                wh, hot, origin, block_first, block_last, schema
+            )
+            result.events += _write_events(wh, project, trigger, block_first, block_last)
+            _write_membership_history(wh, names, block_first, block_last)
+            _write_days(wh, project, names, block_first, block_last)
+            result.seconds["write"] += time.perf_counter() - started
+    for temporary in (
+        RANGE_MEMBERS,
+        _PARTS,
+        _BOUNDS,
+        _CHANGES,
+        _PIECES,
+        *_DAILY.values(),
+        *_BASE.values(),
+    ):
         wh.execute(f"drop table if exists {temporary}")
     return result

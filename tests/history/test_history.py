@@ -302,3 +302,49 @@ def test_a_failed_write_leaves_the_history_as_it_was(timeline, monkeypatch):
         with pytest.raises(RuntimeError, match="disk full"):
             record_history(wh, project, DAYS[0], DAYS[-1])
         assert _snapshot(wh) == before
+
+
+def test_a_range_in_blocks_equals_one_block_and_fails_whole(timeline, monkeypatch):
+    """A range runs in blocks of BLOCK_DAYS days (the day before each evaluated too, a mask
+    of days per member): three-day blocks record what one block does, and a failure in a
+    later block leaves every table as it was, the earlier blocks' writes too."""
+    settings, project = timeline
+    if settings.target == "spark":
+        pytest.skip("the blocks run the SQL the other tests hold on Spark")
+    import segflow.history.record as history
+
+    def forget(wh: Warehouse) -> None:
+        for table in (HOT_HISTORY, EVENTS, MEMBERSHIP_HISTORY, HISTORY_DAYS):
+            wh.execute(f"delete from {wh.output_schema}.{table}")
+
+    with open_warehouse(settings) as wh:
+        forget(wh)
+        record_history(wh, project, DAYS[0], DAYS[-1])
+        one_block = _snapshot(wh)
+        days = _table(wh, HISTORY_DAYS, "segment, day")
+        forget(wh)
+        monkeypatch.setattr(history, "BLOCK_DAYS", 3)
+        blocks = record_history(wh, project, DAYS[0], DAYS[-1])
+        assert _snapshot(wh) == one_block
+        assert [r[:3] for r in _table(wh, HISTORY_DAYS, "segment, day")] == [r[:3] for r in days]
+        assert blocks.history_rows == 2 * len(DAYS)  # two hot segments
+
+        written: list[date] = []
+        real = history._write_days
+
+        def third_block_fails(wh_, project_, names, first, last):
+            written.append(first)
+            if len(written) == 3:
+                raise RuntimeError("disk full")
+            real(wh_, project_, names, first, last)
+
+        monkeypatch.setattr(history, "_write_days", third_block_fails)
+        # A day the first block would write again, so that a kept write would show
+        wh.execute(f"delete from {wh.output_schema}.{HOT_HISTORY} where day = ?", (DAYS[0],))
+        before = _snapshot(wh)
+        with pytest.raises(RuntimeError, match="disk full"):
+            record_history(wh, project, DAYS[0], DAYS[-1])
+        assert written == [DAYS[0], DAYS[3], DAYS[6]]
+        assert _snapshot(wh) == before
+        monkeypatch.setattr(history, "_write_days", real)
+        record_history(wh, project, DAYS[0], date(2026, 3, 10))  # as the other tests expect
