@@ -106,15 +106,9 @@
     with bits as (
         select cast(null as varchar) as segment, cast(null as bitstring) as members where false
     )
-    {%- endif %}
+    {%- endif %},
 
-    select
-        a.segment,
-        b.segment as other_segment,
-        cast(bit_count(a.members) as bigint) as members,
-        cast(bit_count(a.members & b.members) as bigint) as members_in_both
-    from bits as a
-    cross join bits as b
+    {{ segflow_pairs_of_bits() }}
 {%- endmacro %}
 
 {% macro postgres__segment_pairs(flags, membership) -%}
@@ -145,13 +139,34 @@
         {%- else -%}
         select cast(null as text) as segment, cast(null as bit varying) as members where false
         {%- endif %}
+    ),
+
+    {{ segflow_pairs_of_bits() }}
+{%- endmacro %}
+
+{# After a CTE `bits` (segment, members: a bit string): every ordered pair's members and
+   shared members. A pair is counted once and mirrored (a & b is b & a): half the bit
+   counts, which at 1M customers are most of the model. #}
+{% macro segflow_pairs_of_bits() -%}
+    sizes as (
+        select segment, cast(bit_count(members) as bigint) as members from bits
+    ),
+
+    shared as materialized (
+        select
+            a.segment,
+            b.segment as other_segment,
+            cast(bit_count(a.members & b.members) as bigint) as members_in_both
+        from bits as a
+        inner join bits as b on a.segment <= b.segment
     )
 
-    select
-        a.segment,
-        b.segment as other_segment,
-        bit_count(a.members) as members,
-        bit_count(a.members & b.members) as members_in_both
-    from bits as a
-    cross join bits as b
+    select s.segment, s.other_segment, z.members, s.members_in_both
+    from shared as s
+    inner join sizes as z on z.segment = s.segment
+    union all
+    select s.other_segment, s.segment, z.members, s.members_in_both
+    from shared as s
+    inner join sizes as z on z.segment = s.other_segment
+    where s.segment <> s.other_segment
 {%- endmacro %}
