@@ -113,12 +113,12 @@ def evaluate_days(
     daily_until: date | None = None,
     reuse_daily: bool = False,
 ) -> None:
-    """Fill the temporary table RANGE_MEMBERS for the given consecutive days (at most 63):
-    per segment, tier and customer, the days of membership as a mask (`days`, bit i: the
-    i-th day; several rows of one member are or-ed together). From per-day aggregates of the lines and events: those the builds keep when they hold the
-    project's line filters (with `kept_aggregates=False`, never), else built once for the
-    whole range (with `aggregates=False`, from a scan of the lines per day instead: the
-    references benchmarks/history.py measures against). Each day's features are the totals
+    """Fill the temporary table RANGE_MEMBERS for the given consecutive days (at most 63): a
+    row per segment, tier and customer, its days of membership a mask (`days`, bit i: the
+    i-th day). From per-day aggregates of the lines and events: those the builds keep when
+    they hold the project's line filters (with `kept_aggregates=False`, never), else built
+    once for the whole range (with `aggregates=False`, from a scan of the lines per day
+    instead: the references benchmarks/history.py measures against). Each day's features are the totals
     before the first day plus that day's changes since (with `from_base=False`, each day's
     per-day aggregates are grouped whole: the reference for that). The range's own per-day
     aggregates are built up to `daily_until` (default: the last day); with `reuse_daily` those
