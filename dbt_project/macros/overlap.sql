@@ -80,7 +80,7 @@
 {% macro duckdb__segment_pairs(flags, membership) -%}
     {#- bitstring_agg wants its range as constants: the customers counted first. The flags
         unpivoted and grouped by segment: a hundred filtered bitstring_agg over every row
-        were 4x slower. -#}
+        were 4x slower. `_customer_no`: a name no segment can have. -#}
     {%- set customers = 0 -%}
     {%- if execute -%}
         {%- set customers = run_query('select count(*) from ' ~ flags).columns[0].values()[0] -%}
@@ -92,13 +92,13 @@
             {% for name in segments -%}
             {{ segflow_member_of(name, "list_contains(carried, '%s')") }} as "{{ name }}",
             {% endfor -%}
-            row_number() over () - 1 as customer_no
+            row_number() over () - 1 as _customer_no
         from {{ segflow_flags_with_carried(flags, membership, 'list') }} as flags
     ),
 
     bits as (
-        select segment, bitstring_agg(customer_no, 0, {{ [customers - 1, 0] | max }}) as members
-        from (unpivot numbered on columns(* exclude (customer_no)) into name segment value member) as flag
+        select segment, bitstring_agg(_customer_no, 0, {{ [customers - 1, 0] | max }}) as members
+        from (unpivot numbered on columns(* exclude (_customer_no)) into name segment value member) as flag
         where member
         group by segment
     )

@@ -25,8 +25,9 @@ class BuildConfig(dg.Config):
 
 
 # The models downstream of what `build --select` carries over (the segments' views, their
-# stats and catalog rows), run again after it: dbt's graph operators, so a project's own
-# models downstream of them are refreshed too. One argument per option: dagster-dbt keeps one
+# stats and catalog rows), built again after it with their tests: dbt's graph operators, so a
+# project's own models downstream of them are refreshed too (not one that reads the flags
+# table directly, nor one tagged `segment`). One argument per option: dagster-dbt keeps one
 # value each (docs/stack.md).
 CARRIED_READERS = [
     "--select", "tag:segment+ segment_stats+ segment_catalog+ segment_membership+",
@@ -137,7 +138,7 @@ def make_dbt_models(
                     # overlap and insights) read the carried segments as published now.
                     dbt_vars["carried_segments"] = kept.carried
                     dbt.cli(
-                        ["run", "--vars", json.dumps(dbt_vars), *CARRIED_READERS],
+                        ["build", "--vars", json.dumps(dbt_vars), *CARRIED_READERS],
                         manifest=manifest,
                     ).wait()
         finally:

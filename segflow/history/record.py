@@ -44,7 +44,7 @@ DAYS_PER_STATEMENT = 8
 # Days of a range evaluated, compared and written at a time, one block after another in the
 # range's one transaction: memory is that of a block whatever the range (a year in one run
 # held every member of every day at once), and a block with the day before it fits a 64-bit
-# mask per member (`_bounds`).
+# mask per member (`_bounds`; at most 61).
 BLOCK_DAYS = 31
 
 RANGE_MEMBERS = "segflow_range_members"
@@ -113,7 +113,7 @@ def evaluate_days(
     daily_until: date | None = None,
     reuse_daily: bool = False,
 ) -> None:
-    """Fill the temporary table RANGE_MEMBERS for the given consecutive days (at most 63): a
+    """Fill the temporary table RANGE_MEMBERS for the given consecutive days (at most 62): a
     row per segment, tier and customer, its days of membership a mask (`days`, bit i: the
     i-th day). From per-day aggregates of the lines and events: those the builds keep when
     they hold the project's line filters (with `kept_aggregates=False`, never), else built
@@ -144,7 +144,8 @@ def evaluate_days(
         for table, select in range_base_tables(project, names, base, source, kept, wh.dialect):
             wh.execute(f"drop table if exists {table}")
             wh.execute(f"create temporary table {table} as\n{select}")
-    assert len(days) <= 63 and days == days_between(days[0], days[-1]), "consecutive, a mask"
+    # Bits 0..61: `_bounds` shifts a mask left by one, and DuckDB refuses a signed overflow.
+    assert len(days) <= 62 and days == days_between(days[0], days[-1]), "consecutive, a mask"
     day_no = _day_number(wh, days[0], "as_of")
     wh.execute(f"drop table if exists {_PARTS}")
     wh.execute(
@@ -191,7 +192,7 @@ def _bounds(wh: Warehouse, origin: date, first: date, last: date) -> None:
     """The range's members where something starts or ends: the day a customer enters or
     leaves a segment, and where a piece of one tier starts or ends (and every member on
     `first`, where the range's pieces start). `origin` is the first day evaluated (the day
-    before `first`), at most 62 days before `last`.
+    before `first`), at most 61 days before `last`.
 
     A member's days in a segment and tier are one 64-bit mask (bit i: origin + i), so
     neighbouring days are shifts of it: a grouping instead of an ordered pass over every
@@ -282,7 +283,9 @@ counts as (
     select m.segment, {date_literal(origin)} + o.i as day, count(*) as members
     from {RANGE_MEMBERS} as m
     cross join ({_offsets((last - origin).days + 1)}) as o
-    where o.i >= {(first - origin).days} and ((m.days >> o.i) & 1) = 1
+    where m.segment in ({names})
+        and o.i >= {(first - origin).days}
+        and ((m.days >> o.i) & 1) = 1
     group by m.segment, o.i
 
 ),
@@ -298,7 +301,8 @@ sales as (
     from {RANGE_MEMBERS} as m
     join {base_relations(models)["int_sales_lines"]} as lines
         on lines.customer_id = m.customer_id
-    where lines.occurred_on between {f} and {l_}
+    where m.segment in ({names})
+        and lines.occurred_on between {f} and {l_}
         and ((m.days >> {day_no}) & 1) = 1
     group by m.segment, lines.occurred_on
 
