@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import sys
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -241,9 +242,28 @@ def validate(
 @functools.cache
 def _context():
     """The committed file context, loaded once per process (every suite of a run uses it)."""
+    _keep_spark_connect_from_exiting()
     import great_expectations as gx
 
     return gx.get_context(mode="file", context_root_dir=str(EXPECTATIONS_DIR))
+
+
+def _keep_spark_connect_from_exiting() -> None:
+    """GX imports `pyspark.sql.connect` whenever pyspark is installed (the spark extra). That
+    import calls `sys.exit(0)` ("Skipping doctests") when `__main__` has neither a spec nor a
+    file, as under `python -c` or in a pytest-xdist worker, and Spark Connect's own packages
+    are missing: the run would stop as if it had succeeded. segflow never uses Spark Connect
+    (Spark is reached through its Thrift server), so in such a process the import fails as if
+    Spark Connect were not installed, which GX handles (docs/stack.md)."""
+    main = sys.modules.get("__main__")
+    looks_like_doctest = (
+        main is not None
+        and getattr(main, "__spec__", None) is None
+        and not hasattr(main, "__file__")
+        and not hasattr(sys, "ps1")
+    )
+    if looks_like_doctest and "pyspark.sql.connect" not in sys.modules:
+        sys.modules["pyspark.sql.connect"] = None  # type: ignore[assignment]  # import -> ImportError
 
 
 def _outcome(result: Any, frame: Any, dataset: Dataset) -> ExpectationOutcome:
