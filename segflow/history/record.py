@@ -29,7 +29,7 @@ from segflow.evaluation.relations import (
 from segflow.segments.daily import DAILY_EVENTS, DAILY_SALES
 from segflow.segments.project import SegmentProject
 from segflow.segments.range_totals import RangeBase
-from segflow.segments.sql import Context, date_literal, membership_sql
+from segflow.segments.sql import date_literal, days_between_sql, membership_sql
 from segflow.warehouse import Warehouse, tables
 
 HOT_HISTORY = tables.HOT_HISTORY.name
@@ -92,9 +92,14 @@ def days_between(first: date, last: date) -> list[date]:
     return [first + timedelta(days=i) for i in range((last - first).days + 1)]
 
 
+def _column_sql(column: str, values: list[str]) -> str:
+    """The SQL values as a relation with one column."""
+    return " union all ".join(f"select {v} as {column}" for v in values)
+
+
 def _days_sql(first: date, last: date) -> str:
     """The days from first to last as a relation with one column, `day`."""
-    return " union all ".join(f"select {date_literal(d)} as day" for d in days_between(first, last))
+    return _column_sql("day", [date_literal(d) for d in days_between(first, last)])
 
 
 def _names_list(names: list[str]) -> str:
@@ -178,26 +183,30 @@ def evaluate_days(
 
 def _day_number(wh: Warehouse, origin: date, day: str) -> str:
     """The SQL for the number of days from `origin` to the date `day` (a mask's bit)."""
-    return Context(date_literal(origin), str, False, wh.dialect).days_between(
-        day, date_literal(origin)
-    )
+    return days_between_sql(wh.dialect, day, date_literal(origin))
 
 
 def _offsets(days: int) -> str:
     """The bits of a mask of `days` days, as a relation with one column, `i`."""
-    return " union all ".join(f"select {i} as i" for i in range(days))
+    return _column_sql("i", [str(i) for i in range(days)])
 
 
-def _bounds(wh: Warehouse, origin: date, first: date, last: date) -> None:
-    """The range's members where something starts or ends: the day a customer enters or
+def _mask_origin(first: date) -> date:
+    """A block's bit 0: the day before its first day, evaluated to tell who enters on it."""
+    return first - timedelta(days=1)
+
+
+def _bounds(wh: Warehouse, first: date, last: date) -> None:
+    """The block's members where something starts or ends: the day a customer enters or
     leaves a segment, and where a piece of one tier starts or ends (and every member on
-    `first`, where the range's pieces start). `origin` is the first day evaluated (the day
-    before `first`), at most 61 days before `last`.
+    `first`, where the block's pieces start). The masks start at the day before `first`, at
+    most 61 days before `last`.
 
     A member's days in a segment and tier are one 64-bit mask (bit i: origin + i), so
     neighbouring days are shifts of it: a grouping instead of an ordered pass over every
     member of every day (a window over them cost twice as much, and a join of the members
     to themselves more still). The few marked days are then taken out of the masks."""
+    origin = _mask_origin(first)
     days = (last - origin).days + 1
     first_bit = 1 << (first - origin).days
     wh.execute(f"drop table if exists {_BOUNDS}")
@@ -255,9 +264,10 @@ where leaves and day < {date_literal(last)}""")
 
 
 def _write_hot_history(
-    wh: Warehouse, hot: list[str], origin: date, first: date, last: date, models: str | None
+    wh: Warehouse, hot: list[str], first: date, last: date, models: str | None
 ) -> int:
     schema = wh.output_schema
+    origin = _mask_origin(first)
     day_no = _day_number(wh, origin, "lines.occurred_on")
     f, l_ = date_literal(first), date_literal(last)
     names = _names_list(hot)
@@ -485,19 +495,16 @@ def record_history(
     with wh.transaction():
         for block, (block_first, block_last) in enumerate(_blocks(first, last)):
             started = time.perf_counter()
-            origin = block_first - timedelta(days=1)
             evaluate_days(
-                wh, project, names, days_between(origin, block_last), schema,
+                wh, project, names, days_between(_mask_origin(block_first), block_last), schema,
                 daily_until=last, reuse_daily=block > 0,
             )  # fmt: skip
-            _bounds(wh, origin, block_first, block_last)
+            _bounds(wh, block_first, block_last)
             _changes(wh, block_first, block_last)
             result.seconds["evaluate"] += time.perf_counter() - started
 
             started = time.perf_counter()
-            result.history_rows += _write_hot_history(
-                wh, hot, origin, block_first, block_last, schema
-            )
+            result.history_rows += _write_hot_history(wh, hot, block_first, block_last, schema)
             result.events += _write_events(wh, project, trigger, block_first, block_last)
             _write_membership_history(wh, names, block_first, block_last)
             _write_days(wh, project, names, block_first, block_last)

@@ -59,6 +59,13 @@ PROFILE_COLUMNS = [
 ]
 
 
+def days_between_sql(dialect: str, later: str, earlier: str) -> str:
+    """Whole days from the date `earlier` to the date `later`, in direct SQL of `dialect`."""
+    if dialect == "spark":  # DuckDB's spelling, which the Spark adapter translates
+        return f"date_diff('day', {earlier}, {later})"
+    return f"{later} - {earlier}"
+
+
 @dataclass(frozen=True)
 class Context:
     """Where generated SQL reads from, and how D is written."""
@@ -76,9 +83,7 @@ class Context:
         """Whole days from the date `earlier` to the date `later` (an integer)."""
         if self.jinja:
             return f"{{{{ days_between({_jinja_expr(later)}, {_jinja_expr(earlier)}) }}}}"
-        if self.dialect == "spark":  # DuckDB's spelling, which the Spark adapter translates
-            return f"date_diff('day', {earlier}, {later})"
-        return f"{later} - {earlier}"
+        return days_between_sql(self.dialect, later, earlier)
 
     @property
     def text_type(self) -> str:
