@@ -3,7 +3,7 @@ on D inlined as CTEs (the build's SQL, with D as a literal)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 
 from segflow.errors import UserInputError
@@ -28,6 +28,7 @@ from segflow.segments.range_totals import (
     has_range_totals,
     range_base_sql,
     range_features_sql,
+    range_rows_sql,
 )
 from segflow.segments.sql import (
     ATTRIBUTES,
@@ -40,6 +41,7 @@ from segflow.segments.sql import (
     Segments,
     SegmentSpec,
     attribute_values_sql,
+    date_literal,
     direct_context,
     features_sql,
     flags_sql,
@@ -215,18 +217,32 @@ def range_base_tables(
     daily: dict[str, str],
     kept: KeptDaily | None = None,
     dialect: str = "duckdb",
+    last: date | None = None,
 ) -> list[tuple[str, str]]:
     """(table, select) pairs that fill `base` (its tables, as of its day) from the per-day
     aggregates `daily` (by relation name) for the segments' features: the sources whose
-    features a range reads from a base."""
+    features a range reads from a base; and its `rows`, the rows the range's days up to
+    `last` read (with `last`)."""
     ctx = Context(base.day, lambda name: daily[name], jinja=False, dialect=dialect)
     _, features = _specs_and_features(project, names)
     sales_prefixes, event_prefixes = kept.prefixes if kept is not None else (None, None)
-    return [
-        (base.relations[name], range_base_sql(features, loyalty, ctx, prefixes))
+    sources = [
+        (name, loyalty, prefixes)
         for name, loyalty, prefixes in (
             (DAILY_SALES, False, sales_prefixes),
             (DAILY_EVENTS, True, event_prefixes),
         )
         if has_range_totals(features, loyalty)
     ]
+    tables = [
+        (base.relations[name], range_base_sql(features, loyalty, ctx, prefixes))
+        for name, loyalty, prefixes in sources
+    ]
+    if last is not None:
+        until = replace(ctx, as_of=date_literal(last))
+        tables += [
+            (base.rows[name], range_rows_sql(features, loyalty, until, base.day))
+            for name, loyalty, _ in sources
+            if name in base.rows
+        ]
+    return tables

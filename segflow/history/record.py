@@ -57,6 +57,7 @@ _DAILY = {DAILY_SALES: "segflow_range_daily_sales", DAILY_EVENTS: "segflow_range
 # The totals as of the day before the range's first (segflow/segments/range_totals.py): each
 # day adds its changes to them instead of grouping all of history again.
 _BASE = {DAILY_SALES: "segflow_range_base_sales", DAILY_EVENTS: "segflow_range_base_events"}
+_ROWS = {DAILY_SALES: "segflow_range_rows_sales", DAILY_EVENTS: "segflow_range_rows_events"}
 
 
 @dataclass
@@ -145,8 +146,12 @@ def evaluate_days(
     source = kept.relations if kept is not None else daily
     base = None
     if source and from_base:
-        base = RangeBase(date_literal(min(days) - timedelta(days=1)), _BASE)
-        for table, select in range_base_tables(project, names, base, source, kept, wh.dialect):
+        # The changes of each day are read from the rows any of these days reads, taken
+        # out of the per-day aggregates once (a scan of all of them per day before).
+        base = RangeBase(date_literal(min(days) - timedelta(days=1)), _BASE, _ROWS)
+        for table, select in range_base_tables(
+            project, names, base, source, kept, wh.dialect, last=max(days)
+        ):
             wh.execute(f"drop table if exists {table}")
             wh.execute(f"create temporary table {table} as\n{select}")
     # Bits 0..61: `_bounds` shifts a mask left by one, and DuckDB refuses a signed overflow.
@@ -517,6 +522,7 @@ def record_history(
         _PIECES,
         *_DAILY.values(),
         *_BASE.values(),
+        *_ROWS.values(),
     ):
         wh.execute(f"drop table if exists {temporary}")
     return result

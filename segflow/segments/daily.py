@@ -264,13 +264,17 @@ def _sales_features_sql(chosen: list[Feature], ctx: Context, prefixes: dict[str,
 
 
 def sales_features_from_totals(
-    chosen: list[Feature], ctx: Context, prefixes: dict[str, str], totals: str
+    chosen: list[Feature],
+    ctx: Context,
+    prefixes: dict[str, str],
+    totals: str,
+    spanning_rows: str | None = None,
 ) -> str:
     """The sales features as of D from `totals`, a query of per-customer totals: per feature
     (`Feature.column` as n) `n_amount`, `n_quantity`, `n_orders` (orders of transactions on
     one day), `n_max` or `n_min` (the last or first order's day), as its metric needs. Orders
     of transactions that span days (`spans`) are counted distinct here, from the per-day
-    aggregates."""
+    aggregates (or `spanning_rows`, a relation holding at least their spanning rows)."""
     spanning: dict[str, str] = {}  # column -> distinct orders among spanning transactions
     for feature in chosen:
         if feature.metric in ("orders", "avg_order_value"):
@@ -303,7 +307,7 @@ spanning as (
 
     select
         d.customer_id{spanning_columns}
-    from {ctx.rel(DAILY_SALES)} as d
+    from {spanning_rows or ctx.rel(DAILY_SALES)} as d
     where d.spans and d.occurred_on <= {d}
     group by d.customer_id
 

@@ -16,6 +16,12 @@ day. A lifetime last or first day is the later or earlier of the base's and the 
 What this leaves to `daily.features_from_daily_sql` (whole, per day): a source with a
 windowed last or first order or event (a maximum leaves no trace to subtract).
 
+A range reads those changes from the aggregates' rows any of its days can read
+(`range_rows_sql`, once per range) rather than from every row of history once per day: every
+window bound is D shifted by a fixed step (or a fixed date), so it moves one way as D grows,
+and a row that enters or leaves a window between the base's day and a day of the range has a
+bound that differs between the base's day and the range's last day.
+
 A customer the original would leave out (no day in any window) gets totals of 0 here instead
 of none: the same segments, since counts and sums are read as 0 when nothing happened
 (`fields.ZERO_WHEN_NOTHING`), an average of no order is missing either way, and a last or
@@ -24,7 +30,7 @@ first day stays missing.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from segflow.segments.daily import (
     DAILY_EVENTS,
@@ -35,16 +41,19 @@ from segflow.segments.daily import (
     of_source,
     sales_features_from_totals,
 )
-from segflow.segments.sql import Context, Feature
+from segflow.segments.sql import Context, Feature, window_conditions
 
 
 @dataclass(frozen=True)
 class RangeBase:
     """The per-customer totals as of `day` (a SQL date), the day before a range's first day,
-    in `relations` by source (DAILY_SALES, DAILY_EVENTS): filled by `range_base_sql`."""
+    in `relations` by source (DAILY_SALES, DAILY_EVENTS): filled by `range_base_sql`. With
+    `rows` (by source, filled by `range_rows_sql`), each day's changes are read from those
+    rows instead of the per-day aggregates whole."""
 
     day: str
     relations: dict[str, str]
+    rows: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -78,6 +87,34 @@ def range_base_sql(
     from {ctx.rel(_source(loyalty))} as d
     where d.occurred_on <= {ctx.as_of}
     group by d.customer_id"""
+
+
+def range_rows_sql(features: list[Feature], loyalty: bool, ctx: Context, base_day: str) -> str:
+    """The per-day aggregates' rows of one source that a day of the range up to D (`ctx`: the
+    range's last day) reads, for `range_features_sql` and the spanning orders: the range's
+    days, the rows where a window bound moved since `base_day`, every spanning transaction's."""
+    chosen = of_source(features, loyalty)
+    before = Context(base_day, ctx.relation, ctx.jinja, ctx.dialect)
+    moved = sorted(
+        {
+            f"({then}) <> ({now})"
+            for feature in chosen
+            for then, now in zip(
+                window_conditions(feature, "d.occurred_on", before),
+                window_conditions(feature, "d.occurred_on", ctx),
+                strict=True,
+            )
+        }
+    )
+    kept = [f"(d.occurred_on > {base_day} and d.occurred_on <= {ctx.as_of})"]
+    if moved:
+        kept.append(f"(d.occurred_on <= {base_day} and ({' or '.join(moved)}))")
+    if not loyalty:
+        kept.append(f"(d.spans and d.occurred_on <= {ctx.as_of})")
+    where = "\n        or ".join(kept)
+    return f"""select *
+    from {ctx.rel(_source(loyalty))} as d
+    where {where}"""
 
 
 def range_features_sql(
@@ -115,6 +152,7 @@ def range_features_sql(
     where = " or ".join(
         [f"({days})", *(f"(d.occurred_on <= {base.day} and {m})" for m in sorted(moved))]
     )
+    rows = base.rows.get(_source(loyalty), ctx.rel(_source(loyalty)))
     combined = "".join(f",\n        {_combined(t)} as {t.column}" for _, t in totals)
     change_columns = "".join(f",\n            {c}" for c in changes)
     totals_sql = f"""select
@@ -123,14 +161,14 @@ def range_features_sql(
     full outer join (
         select
             d.customer_id{change_columns}
-        from {ctx.rel(_source(loyalty))} as d
+        from {rows} as d
         where {where}
         group by d.customer_id
     ) as x
         on x.customer_id = b.customer_id"""
     if loyalty:
         return _event_features_sql(chosen, ctx, totals_sql)
-    return sales_features_from_totals(chosen, ctx, prefixes, totals_sql)
+    return sales_features_from_totals(chosen, ctx, prefixes, totals_sql, spanning_rows=rows)
 
 
 def _source(loyalty: bool) -> str:

@@ -26,6 +26,7 @@ from segflow.segments.range_totals import (
     has_range_totals,
     range_base_sql,
     range_features_sql,
+    range_rows_sql,
 )
 from segflow.segments.sql import date_literal, direct_context, feature_of
 
@@ -33,6 +34,10 @@ BASE_DAY = date(2026, 3, 9)  # the day before the range
 DAYS = [BASE_DAY + timedelta(days=i) for i in range(1, 6)]  # 03-10 .. 03-14
 DAILY = {DAILY_SALES: "daily_sales", DAILY_EVENTS: "daily_events"}
 BASE = RangeBase(date_literal(BASE_DAY), {DAILY_SALES: "base_sales", DAILY_EVENTS: "base_events"})
+# The same base, each day's changes read from the rows the range's days read (taken once).
+WITH_ROWS = RangeBase(
+    BASE.day, BASE.relations, {DAILY_SALES: "rows_sales", DAILY_EVENTS: "rows_events"}
+)
 
 
 def _feature(**spec):
@@ -98,6 +103,8 @@ def con() -> duckdb.DuckDBPyConnection:
         con.execute(
             f"create table {BASE.relations[name]} as {range_base_sql(FEATURES, loyalty, before)}"
         )
+        rows = range_rows_sql(FEATURES, loyalty, direct_context(DAYS[-1], DAILY), BASE.day)
+        con.execute(f"create table {WITH_ROWS.rows[name]} as {rows}")
     return con
 
 
@@ -107,12 +114,13 @@ def _features(con: duckdb.DuckDBPyConnection, sql: str) -> dict[str, dict[str, o
     return {row[0]: dict(zip(names[1:], row[1:], strict=True)) for row in result.fetchall()}
 
 
+@pytest.mark.parametrize("base", [BASE, WITH_ROWS], ids=["every_row", "range_rows"])
 @pytest.mark.parametrize("day", DAYS, ids=str)
 @pytest.mark.parametrize("loyalty", [False, True], ids=["sales", "events"])
-def test_a_day_of_the_range_equals_the_per_day_aggregates_read_whole(con, day, loyalty):
+def test_a_day_of_the_range_equals_the_per_day_aggregates_read_whole(con, day, loyalty, base):
     ctx = direct_context(day, DAILY)
     assert has_range_totals(FEATURES, loyalty)
-    from_base = _features(con, range_features_sql(FEATURES, loyalty, ctx, BASE))
+    from_base = _features(con, range_features_sql(FEATURES, loyalty, ctx, base))
     whole = _features(con, features_from_daily_sql(FEATURES, loyalty, ctx))
     columns = {f.column: f for f in FEATURES if f.is_loyalty == loyalty}
     assert set(whole) <= set(from_base)
@@ -134,3 +142,13 @@ def test_a_windowed_last_or_first_day_is_read_whole():
     windowed = [_feature(metric="days_since_last_order", window={"last": "30d"})]
     assert not has_range_totals([*FEATURES, *windowed], False)
     assert has_range_totals([*FEATURES, *windowed], True)
+
+
+@pytest.mark.parametrize("loyalty", [False, True], ids=["sales", "events"])
+def test_the_range_rows_are_few(con, loyalty):
+    """The rows a range reads are its days', those a window bound passed, and the spanning
+    transactions': not every row of history."""
+    name = DAILY_EVENTS if loyalty else DAILY_SALES
+    (kept,) = con.execute(f"select count(*) from {WITH_ROWS.rows[name]}").fetchone()
+    (every,) = con.execute(f"select count(*) from {DAILY[name]}").fetchone()
+    assert 0 < kept < every
