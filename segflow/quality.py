@@ -253,8 +253,9 @@ def _keep_spark_connect_from_exiting() -> None:
     import calls `sys.exit(0)` ("Skipping doctests") when `__main__` has neither a spec nor a
     file, as under `python -c` or in a pytest-xdist worker, and Spark Connect's own packages
     are missing: the run would stop as if it had succeeded. segflow never uses Spark Connect
-    (Spark is reached through its Thrift server), so in such a process the import fails as if
-    Spark Connect were not installed, which GX handles (docs/stack.md)."""
+    (Spark is reached through its Thrift server), so in such a process, whether or not those
+    packages are there, the import fails for the rest of the process as if Spark Connect were
+    not installed, which GX handles (docs/stack.md)."""
     main = sys.modules.get("__main__")
     looks_like_doctest = (
         main is not None

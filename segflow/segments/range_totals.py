@@ -104,6 +104,7 @@ def range_rows_sql(features: list[Feature], loyalty: bool, ctx: Context, base_da
                 window_conditions(feature, "d.occurred_on", ctx),
                 strict=True,
             )
+            if then != now  # a fixed date's bound never moves
         }
     )
     kept = [f"(d.occurred_on > {base_day} and d.occurred_on <= {ctx.as_of})"]

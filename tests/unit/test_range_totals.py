@@ -71,6 +71,7 @@ LINES = [  # customer, transaction, day, quantity, amount, brand
     ("F", "F1", "2026-03-05", 0, 1, "Stride"),  # a zero-quantity line before ...
     ("F", "F1", "2026-03-10", 1, 9, "Stride"),  # ... and the order line in the range
     ("G", "G1", "2026-03-14", 1, 4, "Nordlicht"),  # on the range's last day
+    ("H", "H1", "2026-02-12", 2, 15, "Stride"),  # leaves the month's window in the range
 ]
 EVENTS = [  # customer, day, event type, points
     ("A", "2026-02-01", "app_open", 0),
@@ -79,6 +80,7 @@ EVENTS = [  # customer, day, event type, points
     ("C", "2026-02-10", "app_open", 5),
     ("E", "2026-03-12", "app_open", 0),
     ("G", "2026-03-09", "app_open", 1),
+    ("H", "2026-02-11", "points_earned", 30),  # leaves the month's window in the range
 ]
 
 
