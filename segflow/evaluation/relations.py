@@ -223,8 +223,6 @@ def range_base_tables(
     aggregates `daily` (by relation name) for the segments' features: the sources whose
     features a range reads from a base; and its `rows`, the rows the range's days up to
     `last` read (with `last`)."""
-    if base.rows and last is None:
-        raise ValueError("a base with rows needs the range's last day: its days read only them")
     ctx = Context(base.day, lambda name: daily[name], jinja=False, dialect=dialect)
     _, features = _specs_and_features(project, names)
     sales_prefixes, event_prefixes = kept.prefixes if kept is not None else (None, None)
@@ -240,7 +238,9 @@ def range_base_tables(
         (base.relations[name], range_base_sql(features, loyalty, ctx, prefixes))
         for name, loyalty, prefixes in sources
     ]
-    if base.rows and last is not None:
+    if base.rows:
+        if last is None:
+            raise ValueError("a base with rows needs the range's last day: its days read only them")
         until = replace(ctx, as_of=date_literal(last))
         tables += [
             (base.rows[name], range_rows_sql(features, loyalty, until, base.day))

@@ -30,7 +30,7 @@ first day stays missing.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from segflow.segments.daily import (
     DAILY_EVENTS,
@@ -94,7 +94,7 @@ def range_rows_sql(features: list[Feature], loyalty: bool, ctx: Context, base_da
     range's last day) reads, for `range_features_sql` and the spanning orders: the range's
     days, the rows where a window bound moved since `base_day`, every spanning transaction's."""
     chosen = of_source(features, loyalty)
-    before = Context(base_day, ctx.relation, ctx.jinja, ctx.dialect)
+    before = replace(ctx, as_of=base_day)
     moved = sorted(
         {
             f"({then}) <> ({now})"
@@ -129,7 +129,7 @@ def range_features_sql(
     columns `sql.features_sql` gives, for the segments' use (see the module's docstring)."""
     chosen = of_source(features, loyalty)
     prefixes = prefixes if prefixes is not None else line_filters(chosen)
-    before = Context(base.day, ctx.relation, ctx.jinja, ctx.dialect)
+    before = replace(ctx, as_of=base.day)
     totals = _totals(chosen, loyalty, prefixes)
     changes, moved = [], set()
     for feature, total in totals:
