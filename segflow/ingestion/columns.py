@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+from numpy.lib.stride_tricks import sliding_window_view
 
 from segflow.feeds import ColumnType
 from segflow.ingestion.parsing import BadValue, parse_value
@@ -36,6 +37,7 @@ _TIMESTAMP = (
     r"^[1-9][0-9]{3}-[0-9]{2}-[0-9]{2}"
     r"([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,6})?)?(Z|[+-][0-9]{2}(:?[0-9]{2})?)?)?$"
 )
+_DIGIT_POSITIONS = [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18, 20, 21, 23, 24]
 _NAIVE_FROM = -2_208_988_800_000_000  # 1900-01-01 as microseconds since 1970
 _NAIVE_UNTIL = 2_145_916_800_000_000  # 2038-01-01
 _TRUE = ["true", "1", "yes", "y"]
@@ -115,6 +117,9 @@ def _fixed_width_timestamps(
         trimmed.offset : trimmed.offset + size + 1
     ]
     data = np.frombuffer(trimmed.buffers()[2], np.uint8)
+    # Each value's first 25 bytes as a row of a window view (the data padded so the last value
+    # has them): indexing it by row copies those bytes, without an index per byte.
+    windows = sliding_window_view(np.concatenate([data, np.zeros(25, np.uint8)]), 25)
     starts, lengths = offsets[:-1], np.diff(offsets)
     local = np.zeros(size, np.int64)
     offset = np.zeros(size, np.int64)
@@ -124,7 +129,7 @@ def _fixed_width_timestamps(
         rows = np.flatnonzero(lengths == width)
         if not len(rows):
             continue
-        chars = data[starts[rows, None] + np.arange(width)]
+        chars = windows[starts[rows], :width]
         digit = chars.astype(np.int16) - ord("0")
 
         def number(*positions: int, digit: np.ndarray = digit) -> np.ndarray:
@@ -133,9 +138,8 @@ def _fixed_width_timestamps(
                 value = value * 10 + digit[:, position]
             return value
 
-        digits = [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18, 20, 21, 23, 24]
-        ok = np.all((digit[:, [p for p in digits if p < width]] >= 0), axis=1)
-        ok &= np.all((digit[:, [p for p in digits if p < width]] <= 9), axis=1)
+        digits = [p for p in _DIGIT_POSITIONS if p < width]
+        ok = np.all((chars[:, digits] - np.uint8(ord("0"))) <= 9, axis=1)  # below "0" wraps
         ok &= (chars[:, 4] == ord("-")) & (chars[:, 7] == ord("-")) & (digit[:, 0] > 0)
         year, month, day = number(0, 1, 2, 3), number(5, 6), number(8, 9)
         ok &= (month >= 1) & (month <= 12) & (day >= 1) & (day <= _days_in_month(year, month))
