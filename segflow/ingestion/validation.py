@@ -69,40 +69,46 @@ def validate(
     )
     bad: list[BadRow] = []
     records = good_rows = 0
-    checking: deque[Future[tuple[int, list[BadRow]]]] = deque()
-
-    def check_and_spill(batch: RecordBatch) -> tuple[int, list[BadRow]]:
-        good, found = _check_batch(feed, delivery, names, batch, zone, schema)
-        if good.num_rows:
-            sink.write_batch(good)
-        return good.num_rows, found
+    checking: deque[Future[tuple[pa.RecordBatch, list[BadRow]]]] = deque()
+    spilling: deque[Future[None]] = deque()
 
     def collect_oldest() -> None:
         nonlocal good_rows
-        rows, found = checking.popleft().result()
-        good_rows += rows
+        good, found = checking.popleft().result()
+        good_rows += good.num_rows
         bad.extend(found)
+        if good.num_rows:
+            spilling.append(spiller.submit(sink.write_batch, good))
+        while len(spilling) > IN_FLIGHT:
+            spilling.popleft().result()
 
-    # One thread checks and spills the batches, in file order, while this one reads the next:
-    # both are mostly Arrow's compute, which releases the GIL, so two cores work. At most
-    # IN_FLIGHT batches wait, so memory stays flat.
+    # Three threads: this one reads the next chunk, one checks a batch, one spills the batch
+    # checked before it, in file order. All three are mostly Arrow's and numpy's compute,
+    # which release the GIL, so both cores work. At most IN_FLIGHT batches wait at each
+    # step, so memory stays flat.
     # LZ4 without dictionaries: a quarter of the text's size on disk, quick to write and read.
     with (
         pq.ParquetWriter(
             spill, schema, compression="lz4", use_dictionary=False, write_statistics=False
         ) as sink,
-        ThreadPoolExecutor(max_workers=1, thread_name_prefix="segflow-check") as pool,
+        ThreadPoolExecutor(max_workers=1, thread_name_prefix="segflow-check") as checker,
+        ThreadPoolExecutor(max_workers=1, thread_name_prefix="segflow-spill") as spiller,
     ):
         try:
             for batch in raw.batches:
                 records += len(batch.numbers) + len(batch.malformed)
-                checking.append(pool.submit(check_and_spill, batch))
+                checking.append(
+                    checker.submit(_check_batch, feed, delivery, names, batch, zone, schema)
+                )
                 while len(checking) > IN_FLIGHT:
                     collect_oldest()
             while checking:
                 collect_oldest()
+            while spilling:
+                spilling.popleft().result()
         except BaseException:  # a rejected file: the batches still waiting are not checked
-            pool.shutdown(cancel_futures=True)
+            checker.shutdown(cancel_futures=True)
+            spiller.shutdown(cancel_futures=True)
             raise
     bad.sort(key=lambda b: (b.row_number, b.column != "", _order(feed, b.column)))
     return ValidatedFile(good_rows, spill, bad, records, warnings)
