@@ -37,10 +37,10 @@ from segflow.ingestion.landing import Delivery
 BOM = codecs.BOM_UTF8  # a UTF-8 byte-order mark (allowed)
 CHUNK_BYTES = 16 << 20
 BATCH_RECORDS = 100_000  # records per batch when Python's reader reads
-# A complete record on one line: fields plainly quoted ("…" with "" inside, no line break) or
+# Complete records, one per line: fields plainly quoted ("…" with "" inside, no line break) or
 # unquoted without quotes or carriage returns, then the line's end.
 _FIELD = r'"(?:[^"\r\n]|"")*"|[^,"\r\n]*'
-_SIMPLE_LINE = rf"^(?:{_FIELD})(?:,(?:{_FIELD}))*\r?\n$"
+_SIMPLE_CHUNK = rf"^(?:(?:{_FIELD})(?:,(?:{_FIELD}))*\r?\n)*$"  # every line one
 _GZIP_ERRORS = (OSError, EOFError, zlib.error)
 
 
@@ -113,7 +113,8 @@ def _read_csv(delivery: Delivery) -> RawFile:
     first = next(chunks, b"").removeprefix(BOM)
     end = first.find(b"\n") + 1
     header_line = first[:end] if end else first
-    if end and _simple_lines(header_line) is not None:
+    short = len(header_line) <= csv.field_size_limit()  # Python's reader may refuse a field
+    if end and short and _simple_lines(header_line) is not None:
         header = next(csv.reader([header_line.decode("utf-8")]), [])
         rest = first[end:]
     else:  # not one plain line: Python's reader reads the whole file
@@ -141,24 +142,41 @@ def _chain(first: bytes, rest: Iterator[bytes]) -> Iterator[bytes]:
     yield from rest
 
 
-def _simple_lines(chunk: bytes) -> pa.Array | None:
-    """The chunk's lines as text if each is a complete, plainly quoted record; else None."""
+class _Lines:
+    """A chunk's lines, each a complete, plainly quoted UTF-8 record. Split into an array of
+    lines only when a record must be found by its line (a blank or malformed line, a bad
+    value's raw text): a chunk of plain records is never split."""
+
+    def __init__(self, chunk: bytes):
+        self.chunk = chunk
+        self.count = int(np.count_nonzero(np.frombuffer(chunk, np.uint8) == ord("\n")))
+        self._text: pa.Array | None = None
+
+    @property
+    def text(self) -> pa.Array:
+        if self._text is None:
+            ends = np.flatnonzero(np.frombuffer(self.chunk, np.uint8) == ord("\n")) + 1
+            offsets = np.concatenate([[0], ends]).astype(np.int32)
+            self._text = pa.StringArray.from_buffers(
+                len(ends), pa.py_buffer(offsets), pa.py_buffer(self.chunk)
+            )
+        return self._text
+
+    def __len__(self) -> int:
+        return self.count
+
+
+def _simple_lines(chunk: bytes) -> _Lines | None:
+    """The chunk's lines if each is a complete, plainly quoted UTF-8 record; else None."""
     if not chunk.endswith(b"\n"):
         chunk += b"\n"  # the file's last line
-    ends = np.flatnonzero(np.frombuffer(chunk, np.uint8) == ord("\n")) + 1
-    offsets = np.concatenate([[0], ends]).astype(np.int32)
-    if np.diff(offsets).max() > csv.field_size_limit():  # Python's reader may refuse a field
-        return None
-    lines = pa.BinaryArray.from_buffers(
-        pa.binary(), len(ends), [None, pa.py_buffer(offsets), pa.py_buffer(chunk)]
-    )
-    try:
-        text = lines.cast(pa.string())
+    try:  # the whole chunk at once: one UTF-8 check and one match instead of one per line
+        text = pa.array([chunk], pa.binary()).cast(pa.string())
     except pa.ArrowInvalid:  # bytes that are not UTF-8
         return None
-    if not pc.all(pc.match_substring_regex(text, _SIMPLE_LINE)).as_py():
+    if not pc.match_substring_regex(text, _SIMPLE_CHUNK)[0].as_py():
         return None
-    return text
+    return _Lines(chunk)
 
 
 def _arrow_batches(
@@ -167,7 +185,7 @@ def _arrow_batches(
     number = 1  # the header's
     for chunk in chunks:
         lines = _simple_lines(chunk)
-        batch = None if lines is None else _parse_simple(chunk, lines, width, number)
+        batch = None if lines is None else _parse_simple(lines, width, number)
         if lines is None or batch is None:  # from here on, Python's reader
             records = _python_records(delivery, _text_stream(_chain(chunk, chunks)), number)
             yield from _python_batches(records, width)
@@ -176,7 +194,7 @@ def _arrow_batches(
         yield batch
 
 
-def _parse_simple(chunk: bytes, lines: pa.Array, width: int, first: int) -> RecordBatch | None:
+def _parse_simple(lines: _Lines, width: int, first: int) -> RecordBatch | None:
     """Arrow's parse of a chunk of simple lines; None if it does not see the records we do."""
     wrong: dict[str, int] = {}
 
@@ -188,7 +206,7 @@ def _parse_simple(chunk: bytes, lines: pa.Array, width: int, first: int) -> Reco
 
     def parse(handler: Callable[[Any], str] | None) -> pa.Table:
         return pa_csv.read_csv(
-            pa.py_buffer(chunk),
+            pa.py_buffer(lines.chunk),
             read_options=pa_csv.ReadOptions(column_names=names, block_size=4 << 20),
             parse_options=pa_csv.ParseOptions(invalid_row_handler=handler),
             convert_options=pa_csv.ConvertOptions(
@@ -205,7 +223,14 @@ def _parse_simple(chunk: bytes, lines: pa.Array, width: int, first: int) -> Reco
             table = parse(invalid)  # (a handler makes pyarrow import pandas: only if needed)
     except pa.ArrowInvalid:
         return None
-    bare = pc.utf8_rtrim(lines, "\r\n")
+    columns = [c.combine_chunks() for c in table.columns]
+    # Python's reader refuses a field over its limit (characters, at most the bytes counted).
+    if any((pc.max(pc.binary_length(c)).as_py() or 0) > csv.field_size_limit() for c in columns):
+        return None
+    if not wrong and table.num_rows == len(lines):  # a record on every line
+        numbers = np.arange(first + 1, first + 1 + len(lines), dtype=np.int64)
+        return RecordBatch(numbers, columns, lambda i: raw_text(_fields_of(lines.text[i].as_py())))
+    bare = pc.utf8_rtrim(lines.text, "\r\n")
     blank = pc.equal(bare, "")
     if wrong:  # the lines Arrow found too few or too many fields in (same text, same count)
         bad = pc.and_(pc.is_in(bare, pa.array(list(wrong), pa.string())), pc.invert(blank))
@@ -217,14 +242,14 @@ def _parse_simple(chunk: bytes, lines: pa.Array, width: int, first: int) -> Reco
         return None
     malformed = []
     for index in pc.indices_nonzero(bad).to_pylist():
-        fields = _fields_of(lines[index].as_py())
+        fields = _fields_of(lines.text[index].as_py())
         malformed.append((first + 1 + index, len(fields), raw_text(fields)))
 
     def raw(i: int) -> str:
-        return raw_text(_fields_of(lines[int(good_index[i])].as_py()))
+        return raw_text(_fields_of(lines.text[int(good_index[i])].as_py()))
 
     numbers = good_index.astype(np.int64) + (first + 1)
-    return RecordBatch(numbers, [c.combine_chunks() for c in table.columns], raw, malformed)
+    return RecordBatch(numbers, columns, raw, malformed)
 
 
 def _fields_of(line: str) -> list[str]:

@@ -81,6 +81,35 @@ def test_plain_chunks_read_as_python_reads_them(tmp_path, monkeypatch, chunk_byt
     assert [r[1:3] for r in expected if r[0] == "malformed"][:3] == [(6, 3), (7, 5), (8, 1)]
 
 
+RECORDS = [  # PLAIN's well-formed records, one with a bare line feed
+    "T1,1,Shirt,10.00\r\n",
+    'T1,2,"Shirt, blue",12.50\r\n',
+    '"T2","1","Nord ""Licht""",""\r\n',
+    "T4,1,,\n",
+    'T5,1,"",-3.25\r\n',
+    "T6,1,Müller,7\r\n",
+]
+
+
+@pytest.mark.parametrize("chunk_bytes", [64, 200, 1 << 20])
+def test_chunks_of_records_only_read_as_python_reads_them(tmp_path, monkeypatch, chunk_bytes):
+    # No blank or malformed line: each line is the next record, its text split out only for
+    # the quarantine.
+    path = write(tmp_path, RECORDS * 9)
+    expected = as_python_reads(monkeypatch, path)
+    monkeypatch.setattr(readers, "CHUNK_BYTES", chunk_bytes)
+    assert read_all(path) == expected
+    numbers = [r[1] for r in expected if r[0] == "record"]
+    assert numbers == list(range(2, 2 + len(RECORDS) * 9))
+
+
+def test_a_long_line_of_fields_within_pythons_limit_is_read_as_python_reads_it(
+    tmp_path, monkeypatch
+):
+    path = write(tmp_path, [*PLAIN, f"T9,{'x' * 60_000},{'y' * 60_000},{'z' * 60_000}\r\n"])
+    assert read_all(path) == as_python_reads(monkeypatch, path)
+
+
 @pytest.mark.parametrize("odd", range(len(ODD)))
 @pytest.mark.parametrize("chunk_bytes", [64, 200, 1 << 20])
 def test_python_takes_over_from_the_first_odd_chunk(tmp_path, monkeypatch, odd, chunk_bytes):
