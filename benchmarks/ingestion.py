@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/ingestion.py                 # 1M lines (about 78 MB)
     .venv/bin/python benchmarks/ingestion.py --lines 20000000 --repeat 1   # about 1.6 GB
+    .venv/bin/python benchmarks/ingestion.py --against ../segflow-before  # another checkout too
 
 Writes one delivery of `--lines` sales lines (quoted empty values, offsets on half the
 timestamps, like a POS export), then measures side by side, interleaved, each in its own
@@ -90,12 +91,13 @@ def run_segflow(path: Path, work: Path) -> str:
     return f"{result.rows_loaded} rows, {result.rows_quarantined} quarantined ({result.status})"
 
 
-def measure(kind: str, path: Path) -> tuple[float, float, str]:
-    """(seconds, peak RSS in GB, what it loaded) of one run in a fresh process."""
+def measure(kind: str, path: Path, script: Path | None = None) -> tuple[float, float, str]:
+    """(seconds, peak RSS in GB, what it loaded) of one run in a fresh process; `script`: this
+    benchmark in another checkout, whose segflow then runs."""
     with tempfile.TemporaryDirectory() as work:
         start = time.perf_counter()
         child = subprocess.Popen(
-            [sys.executable, __file__, "--run", kind, str(path), work],
+            [sys.executable, str(script or __file__), "--run", kind, str(path), work],
             stdout=subprocess.PIPE,
             text=True,
         )
@@ -113,6 +115,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--lines", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument(
+        "--against",
+        type=Path,
+        metavar="CHECKOUT",
+        help="also run another checkout's segflow on the clean file, interleaved (a git "
+        "worktree of an earlier commit, say)",
+    )
     parser.add_argument("--run", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.run:
@@ -127,10 +136,15 @@ def main() -> None:
         write_delivery(broken, args.lines, broken=True)
         size = clean.stat().st_size / 1024**2
         kinds = {"duckdb": clean, "segflow": clean, "segflow, one odd row": broken}
+        other = None
+        if args.against:
+            other = args.against.resolve() / "benchmarks" / "ingestion.py"
+            kinds[f"segflow of {args.against}"] = clean
         results: dict[str, list[tuple[float, float, str]]] = {k: [] for k in kinds}
         for _ in range(args.repeat):
             for kind, path in kinds.items():
-                results[kind].append(measure(kind.split(",")[0], path))
+                script = other if kind.startswith("segflow of") else None
+                results[kind].append(measure(kind.split(",")[0].split()[0], path, script))
     floor = statistics.median(r[0] for r in results["duckdb"])
     print(f"{args.lines:,} lines, {size:.0f} MB; medians of {args.repeat}, interleaved\n")
     print("| | seconds | vs DuckDB | peak RSS | loaded |")
