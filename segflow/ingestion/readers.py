@@ -224,8 +224,12 @@ def _parse_simple(lines: _Lines, width: int, first: int) -> RecordBatch | None:
     except pa.ArrowInvalid:
         return None
     columns = [c.combine_chunks() for c in table.columns]
-    # Python's reader refuses a field over its limit (characters, at most the bytes counted).
-    if any((pc.max(pc.binary_length(c)).as_py() or 0) > csv.field_size_limit() for c in columns):
+    # Python's reader refuses a field over its limit (characters: at most the bytes of a parsed
+    # field, or the characters of a line Arrow set aside, which Python's reader reads again).
+    limit = csv.field_size_limit()
+    if any((pc.max(pc.binary_length(c)).as_py() or 0) > limit for c in columns) or any(
+        len(text) > limit for text in wrong
+    ):
         return None
     if not wrong and table.num_rows == len(lines):  # a record on every line
         numbers = np.arange(first + 1, first + 1 + len(lines), dtype=np.int64)

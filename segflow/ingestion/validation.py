@@ -22,7 +22,7 @@ from segflow.ingestion.columns import ARROW_TYPES, type_column
 from segflow.ingestion.landing import Delivery
 from segflow.ingestion.readers import RawFile, RecordBatch
 
-IN_FLIGHT = 2  # batches read ahead of the one being checked
+IN_FLIGHT = 2  # batches waiting to be checked, and checked batches waiting to be spilled
 
 
 @dataclass

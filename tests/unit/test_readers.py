@@ -103,6 +103,19 @@ def test_chunks_of_records_only_read_as_python_reads_them(tmp_path, monkeypatch,
     assert numbers == list(range(2, 2 + len(RECORDS) * 9))
 
 
+@pytest.mark.parametrize("chunk_bytes", [64, 1 << 20])
+def test_a_field_over_pythons_limit_on_a_malformed_line_rejects_the_file_as_before(
+    tmp_path, monkeypatch, chunk_bytes
+):
+    path = write(tmp_path, [*PLAIN, f"T9,{'y' * 140_000}\r\n", *PLAIN])
+    with pytest.raises(FileRejected) as python:
+        as_python_reads(monkeypatch, path)
+    monkeypatch.setattr(readers, "CHUNK_BYTES", chunk_bytes)
+    with pytest.raises(FileRejected) as arrow:
+        read_all(path)
+    assert arrow.value.reason == python.value.reason
+
+
 def test_a_long_line_of_fields_within_pythons_limit_is_read_as_python_reads_it(
     tmp_path, monkeypatch
 ):
