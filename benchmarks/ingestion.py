@@ -135,16 +135,19 @@ def main() -> None:
         write_delivery(clean, args.lines, broken=False)
         write_delivery(broken, args.lines, broken=True)
         size = clean.stat().st_size / 1024**2
-        kinds = {"duckdb": clean, "segflow": clean, "segflow, one odd row": broken}
-        other = None
+        # Each row: what runs, on which file, from which checkout's script (None: this one).
+        rows: dict[str, tuple[str, Path, Path | None]] = {
+            "duckdb": ("duckdb", clean, None),
+            "segflow": ("segflow", clean, None),
+            "segflow, one odd row": ("segflow", broken, None),
+        }
         if args.against:
             other = args.against.resolve() / "benchmarks" / "ingestion.py"
-            kinds[f"segflow of {args.against}"] = clean
-        results: dict[str, list[tuple[float, float, str]]] = {k: [] for k in kinds}
+            rows[f"segflow of {args.against}"] = ("segflow", clean, other)
+        results: dict[str, list[tuple[float, float, str]]] = {k: [] for k in rows}
         for _ in range(args.repeat):
-            for kind, path in kinds.items():
-                script = other if kind.startswith("segflow of") else None
-                results[kind].append(measure(kind.split(",")[0].split()[0], path, script))
+            for label, (kind, path, script) in rows.items():
+                results[label].append(measure(kind, path, script))
     floor = statistics.median(r[0] for r in results["duckdb"])
     print(f"{args.lines:,} lines, {size:.0f} MB; medians of {args.repeat}, interleaved\n")
     print("| | seconds | vs DuckDB | peak RSS | loaded |")
