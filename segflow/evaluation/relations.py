@@ -137,9 +137,11 @@ def with_clause(
     daily: dict[str, str] | None = None,
     kept: KeptDaily | None = None,
     base: RangeBase | None = None,
+    members: bool = True,
 ) -> tuple[Context, Segments, str]:
     """CTEs for the population, features and flags of the given segments (and what they
-    refer to), and `seg__<name>` for each of the given ones; read from the published models
+    refer to), and `seg__<name>` for each of the given ones (with `members=False`, none:
+    the caller reads the flags); read from the published models
     or from those in `schema`. With `daily` (the tables `daily_tables` fills, by relation
     name), the features are read from those per-day aggregates instead of the lines; with
     `kept`, from the aggregates builds keep; with `base` (`range_base_tables`, for a range of
@@ -175,7 +177,12 @@ def with_clause(
         ("sales_features", sales_features),
         ("event_features", event_features),
         ("flags", flags_sql(specs, ctx)),
-    ] + [(f"seg__{n}", segment_sql(n, project.definition(n).kind == "tiered", ctx)) for n in names]
+    ]
+    if members:
+        ctes += [
+            (f"seg__{n}", segment_sql(n, project.definition(n).kind == "tiered", ctx))
+            for n in names
+        ]
     text = "with " + ",\n".join(f"{cte} as (\n{body}\n)" for cte, body in ctes)
     return ctx, Segments(specs, ctx), text
 

@@ -29,7 +29,13 @@ from segflow.evaluation.relations import (
 from segflow.segments.daily import DAILY_EVENTS, DAILY_SALES
 from segflow.segments.project import SegmentProject
 from segflow.segments.range_totals import RangeBase
-from segflow.segments.sql import date_literal, days_between_sql, membership_sql
+from segflow.segments.sql import (
+    Context,
+    date_literal,
+    days_between_sql,
+    direct_context,
+    text_literal,
+)
 from segflow.warehouse import Warehouse, tables
 
 HOT_HISTORY = tables.HOT_HISTORY.name
@@ -130,7 +136,6 @@ def evaluate_days(
     aggregates are built up to `daily_until` (default: the last day); with `reuse_daily` those
     of an earlier call are read again (a day reads no row after it, so the blocks of a range
     build them once, up to its last day)."""
-    tiered = [(n, project.definition(n).kind == "tiered") for n in names]
     kept = kept_daily(wh, project, schema) if aggregates and kept_aggregates else None
     daily = _DAILY if aggregates and kept is None else None
     if daily and not reuse_daily:
@@ -156,34 +161,80 @@ def evaluate_days(
             wh.execute(f"create temporary table {table} as\n{select}")
     # Bits 0..61: `_bounds` shifts a mask left by one, and DuckDB refuses a signed overflow.
     assert len(days) <= 62 and days == days_between(days[0], days[-1]), "consecutive, a mask"
+    assert names, "a range evaluates at least one segment"
     day_no = _day_number(wh, days[0], "as_of")
+    ctx = direct_context(days[0], {}, wh.dialect)
+    columns = _member_columns(project, names, ctx)
     wh.execute(f"drop table if exists {_PARTS}")
     wh.execute(
-        f"create temporary table {_PARTS} (segment varchar not null, tier varchar, "
-        "customer_id varchar not null, days bigint not null)"
+        f"create temporary table {_PARTS} (customer_id varchar not null, "
+        + ", ".join(f"{c.column} bigint" for c in columns)
+        + ")"
     )
+    masks = ",\n    ".join(
+        f"bit_or(case when {c.condition} then cast(1 as bigint) << {day_no} end) as {c.column}"
+        for c in columns
+    )
+    in_any = " or ".join(f"m_{name}" for name in names)
     for start in range(0, len(days), DAYS_PER_STATEMENT):
         parts = []
         for day in days[start : start + DAYS_PER_STATEMENT]:
-            ctx, _, ctes = with_clause(project, names, day, schema, wh.dialect, daily, kept, base)
-            parts.append(
-                f"({ctes}\nselect as_of, segment, tier, customer_id "
-                f"from (\n{membership_sql(tiered, ctx)}\n) as members_of_day)"
+            _, _, ctes = with_clause(
+                project, names, day, schema, wh.dialect, daily, kept, base, members=False
             )
-        # A mask per member, not a row per member and day: the range's members are read by
-        # one grouping (_bounds) instead of an ordered pass over every day of every member.
+            parts.append(f"({ctes}\nselect * from flags where {in_any})")
+        # A row per customer with a mask per segment (and tier), from a row per customer and
+        # day with every segment's flag: a grouping by customer alone, of fewer rows than a
+        # row per member and day grouped by segment, tier and customer (docs/decisions.md).
         wh.execute(
-            f"insert into {_PARTS} (segment, tier, customer_id, days)\n"
-            f"select segment, tier, customer_id, bit_or(cast(1 as bigint) << {day_no})\n"
-            "from (\n" + "\nunion all\n".join(parts) + "\n) as members_of_days\n"
-            "group by segment, tier, customer_id"
+            f"insert into {_PARTS}\nselect customer_id,\n    {masks}\nfrom (\n"
+            + "\nunion all\n".join(parts)
+            + "\n) as flags_of_days\ngroup by customer_id"
         )
     wh.execute(f"drop table if exists {RANGE_MEMBERS}")
+    combined = ",\n    ".join(f"bit_or({c.column}) as {c.column}" for c in columns)
+    rows = "\nunion all\n".join(
+        f"select {c.segment} as segment, {c.tier} as tier, customer_id, {c.column} as days\n"
+        f"from masks where {c.column} is not null"
+        for c in columns
+    )
     wh.execute(
-        f"create temporary table {RANGE_MEMBERS} as select segment, tier, customer_id, "
-        f"bit_or(days) as days from {_PARTS} group by segment, tier, customer_id"
+        f"create temporary table {RANGE_MEMBERS} as\nwith masks as (\n"
+        f"select customer_id,\n    {combined}\nfrom {_PARTS}\ngroup by customer_id\n)\n{rows}"
     )
     wh.execute(f"drop table if exists {_PARTS}")
+
+
+@dataclass(frozen=True)
+class _MemberColumn:
+    """One mask column of `_PARTS`: a segment's days, or one tier's of a tiered segment."""
+
+    column: str
+    condition: str  # on a row of the flags
+    segment: str  # SQL literals
+    tier: str
+
+
+def _member_columns(project: SegmentProject, names: list[str], ctx: Context) -> list[_MemberColumn]:
+    """The mask columns of the segments, numbered (a segment's name may be as long as an
+    identifier may be)."""
+    wanted = []
+    for name in names:
+        segment = text_literal(name, ctx)
+        definition = project.definition(name)
+        if definition.kind != "tiered" or not definition.tiers:
+            wanted.append((f"m_{name}", segment, f"cast(null as {ctx.text_type})"))
+            continue
+        for tier in definition.tiers:
+            literal = text_literal(tier.name, ctx)
+            wanted.append(
+                (
+                    f"m_{name} and t_{name} = {literal}",
+                    segment,
+                    f"cast({literal} as {ctx.text_type})",
+                )
+            )
+    return [_MemberColumn(f"d{i}", *column) for i, column in enumerate(wanted)]
 
 
 def _day_number(wh: Warehouse, origin: date, day: str) -> str:
