@@ -25,9 +25,12 @@ from segflow.segments.daily import (
 from segflow.segments.project import SegmentProject
 from segflow.segments.range_totals import (
     RangeBase,
+    has_range_population,
     has_range_totals,
     range_base_sql,
     range_features_sql,
+    range_people_sql,
+    range_population_sql,
     range_rows_sql,
 )
 from segflow.segments.sql import (
@@ -147,7 +150,7 @@ def with_clause(
     `kept`, from the aggregates builds keep; with `base` (`range_base_tables`, for a range of
     days that D is in), from its totals and D's changes since."""
     specs, features = _specs_and_features(project, names)
-    sales_prefixes, event_prefixes = kept.prefixes if kept is not None else (None, None)
+    kept_prefixes = kept.prefixes if kept is not None else (None, None)
     if kept is not None:
         daily = kept.relations
     relations = {
@@ -161,6 +164,34 @@ def with_clause(
         **{f"seg_{n}": f"seg__{n}" for n in names},  # for membership_sql over these CTEs
     }
     ctx = direct_context(as_of, relations, dialect)
+    if daily and base is not None and base.people is not None:
+        # A range's day: the features on the population's rows (`range_people_select`).
+        ctes = [
+            ("population", range_population_sql(features, ctx, base, kept_prefixes)),
+            ("attribute_values", attribute_values_sql(ctx)),
+            ("flags", flags_sql(specs, replace(ctx, features_on_population=True))),
+        ]
+    else:
+        ctes = _ctes(features, specs, ctx, daily, base, kept_prefixes)
+    if members:
+        ctes += [
+            (f"seg__{n}", segment_sql(n, project.definition(n).kind == "tiered", ctx))
+            for n in names
+        ]
+    text = "with " + ",\n".join(f"{cte} as (\n{body}\n)" for cte, body in ctes)
+    return ctx, Segments(specs, ctx), text
+
+
+def _ctes(
+    features: list[Feature],
+    specs: list[SegmentSpec],
+    ctx: Context,
+    daily: dict[str, str] | None,
+    base: RangeBase | None,
+    kept_prefixes: tuple[dict[str, str] | None, dict[str, str] | None],
+) -> list[tuple[str, str]]:
+    """`with_clause`'s CTEs but the members: population, features models, flags."""
+    sales_prefixes, event_prefixes = kept_prefixes
     if daily:
         sales_features, event_features = (
             range_features_sql(features, loyalty, ctx, base, prefixes)
@@ -171,20 +202,13 @@ def with_clause(
     else:
         sales_features = features_sql(features, False, ctx)
         event_features = features_sql(features, True, ctx)
-    ctes = [
+    return [
         ("population", population_sql(ctx)),
         ("attribute_values", attribute_values_sql(ctx)),
         ("sales_features", sales_features),
         ("event_features", event_features),
         ("flags", flags_sql(specs, ctx)),
     ]
-    if members:
-        ctes += [
-            (f"seg__{n}", segment_sql(n, project.definition(n).kind == "tiered", ctx))
-            for n in names
-        ]
-    text = "with " + ",\n".join(f"{cte} as (\n{body}\n)" for cte, body in ctes)
-    return ctx, Segments(specs, ctx), text
 
 
 def _specs_and_features(
@@ -255,3 +279,21 @@ def range_base_tables(
             if name in base.rows
         ]
     return tables
+
+
+def range_people_select(
+    project: SegmentProject,
+    names: list[str],
+    base: RangeBase,
+    kept: KeptDaily | None = None,
+    schema: str | None = None,
+) -> str | None:
+    """The select that fills a range's `base.people` (the versions with the base's totals,
+    once per range), or None where the range's days read their features otherwise (a
+    windowed last or first day, no feature at all)."""
+    _, features = _specs_and_features(project, names)
+    prefixes = kept.prefixes if kept is not None else (None, None)
+    if not has_range_population(features, prefixes):
+        return None
+    versions = base_relations(schema)["int_customer_versions"]
+    return range_people_sql(features, prefixes, versions, base)

@@ -14,7 +14,7 @@ and re-running a range replaces its days (no duplicates).
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 
 from segflow.errors import UserInputError
@@ -23,6 +23,7 @@ from segflow.evaluation.relations import (
     daily_tables,
     kept_daily,
     range_base_tables,
+    range_people_select,
     require_built,
     with_clause,
 )
@@ -64,6 +65,8 @@ _DAILY = {DAILY_SALES: "segflow_range_daily_sales", DAILY_EVENTS: "segflow_range
 # day adds its changes to them instead of grouping all of history again.
 _BASE = {DAILY_SALES: "segflow_range_base_sales", DAILY_EVENTS: "segflow_range_base_events"}
 _ROWS = {DAILY_SALES: "segflow_range_rows_sales", DAILY_EVENTS: "segflow_range_rows_events"}
+# The customers' versions with the base's totals (segflow/segments/range_totals.py).
+_PEOPLE = "segflow_range_people"
 
 
 @dataclass
@@ -159,6 +162,12 @@ def evaluate_days(
         ):
             wh.execute(f"drop table if exists {table}")
             wh.execute(f"create temporary table {table} as\n{select}")
+        # Every customer's totals joined to the population once, not twice on every day.
+        people = range_people_select(project, names, base, kept, schema)
+        wh.execute(f"drop table if exists {_PEOPLE}")
+        if people is not None:
+            wh.execute(f"create temporary table {_PEOPLE} as\n{people}")
+            base = replace(base, people=_PEOPLE)
     # Bits 0..61: `_bounds` shifts a mask left by one, and DuckDB refuses a signed overflow.
     assert len(days) <= 62 and days == days_between(days[0], days[-1]), "consecutive, a mask"
     assert names, "a range evaluates at least one segment"
@@ -574,6 +583,7 @@ def record_history(
         *_DAILY.values(),
         *_BASE.values(),
         *_ROWS.values(),
+        _PEOPLE,
     ):
         wh.execute(f"drop table if exists {temporary}")
     return result

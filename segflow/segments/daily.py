@@ -275,6 +275,32 @@ def sales_features_from_totals(
     one day), `n_max` or `n_min` (the last or first order's day), as its metric needs. Orders
     of transactions that span days (`spans`) are counted distinct here, from the per-day
     aggregates (or `spanning_rows`, a relation holding at least their spanning rows)."""
+    spanning, finals = sales_finals(chosen, ctx, prefixes, spanning_rows)
+    final_columns = "".join(f",\n    {sql} as {column}" for sql, column in finals)
+    spanning_cte = f",\n\nspanning as (\n\n    {spanning}\n\n)" if spanning else ""
+    spanning_join = (
+        "\nleft join spanning as sp\n    on sp.customer_id = t.customer_id" if spanning else ""
+    )
+    return f"""with totals as (
+
+    {totals}
+
+){spanning_cte}
+
+select
+    t.customer_id{final_columns}
+from totals as t{spanning_join}"""
+
+
+def sales_finals(
+    chosen: list[Feature],
+    ctx: Context,
+    prefixes: dict[str, str],
+    spanning_rows: str | None = None,
+) -> tuple[str | None, list[tuple[str, str]]]:
+    """For `sales_features_from_totals`: the query of the spanning transactions' distinct
+    orders per customer (None when no feature counts orders), and (SQL, column) per feature
+    over a row of totals `t` and of that query `sp`."""
     spanning: dict[str, str] = {}  # column -> distinct orders among spanning transactions
     for feature in chosen:
         if feature.metric in ("orders", "avg_order_value"):
@@ -299,34 +325,12 @@ def sales_features_from_totals(
         }[feature.metric]
 
     spanning_columns = "".join(f",\n        {sql} as {c}" for c, sql in spanning.items())
-    final_columns = "".join(f",\n    {final(f)} as {f.column}" for f in chosen)
-    spanning_cte = (
-        f""",
-
-spanning as (
-
-    select
+    query = f"""select
         d.customer_id{spanning_columns}
     from {spanning_rows or ctx.rel(DAILY_SALES)} as d
     where d.spans and d.occurred_on <= {d}
-    group by d.customer_id
-
-)"""
-        if spanning
-        else ""
-    )
-    spanning_join = (
-        "\nleft join spanning as sp\n    on sp.customer_id = t.customer_id" if spanning else ""
-    )
-    return f"""with totals as (
-
-    {totals}
-
-){spanning_cte}
-
-select
-    t.customer_id{final_columns}
-from totals as t{spanning_join}"""
+    group by d.customer_id"""
+    return (query if spanning else None), [(final(f), f.column) for f in chosen]
 
 
 @dataclass(frozen=True)

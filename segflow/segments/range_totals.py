@@ -22,6 +22,12 @@ window bound is D shifted by a fixed step (or a fixed date), so it moves one way
 and a row that enters or leaves a window between the base's day and a day of the range has a
 bound that differs between the base's day and the range's last day.
 
+A day's features then still meet the whole population twice (a join of every customer's
+totals to every customer, per source). Where every source with features reads a base, a range
+joins the customers' versions to both bases once (`range_people_sql`), and each day reads its
+population from that with its few changes joined and its features computed on the same row
+(`range_population_sql`); the flags read them from the population.
+
 A customer the original would leave out (no day in any window) gets totals of 0 here instead
 of none: the same segments, since counts and sums are read as 0 when nothing happened
 (`fields.ZERO_WHEN_NOTHING`), an average of no order is missing either way, and a last or
@@ -40,8 +46,15 @@ from segflow.segments.daily import (
     line_filters,
     of_source,
     sales_features_from_totals,
+    sales_finals,
 )
-from segflow.segments.sql import Context, Feature, window_conditions
+from segflow.segments.sql import (
+    POPULATION_COLUMNS,
+    Context,
+    Feature,
+    population_sql,
+    window_conditions,
+)
 
 
 @dataclass(frozen=True)
@@ -49,11 +62,26 @@ class RangeBase:
     """The per-customer totals as of `day` (a SQL date), the day before a range's first day,
     in `relations` by source (DAILY_SALES, DAILY_EVENTS): filled by `range_base_sql`. With
     `rows` (by source, filled by `range_rows_sql`), each day's changes are read from those
-    rows instead of the per-day aggregates whole."""
+    rows instead of the per-day aggregates whole. With `people` (filled by
+    `range_people_sql`), the days' population carries their features
+    (`range_population_sql`)."""
 
     day: str
     relations: dict[str, str]
     rows: dict[str, str] = field(default_factory=dict)
+    people: str | None = None
+
+
+Prefixes = tuple[dict[str, str] | None, dict[str, str] | None]  # sales', events' (line_filters)
+
+
+def _prefixes(features: list[Feature], prefixes: Prefixes) -> tuple[dict[str, str], dict[str, str]]:
+    """Each source's line filter prefixes, those of its own features where none are given."""
+    sales, events = (
+        given if given is not None else line_filters(of_source(features, loyalty))
+        for loyalty, given in ((False, prefixes[0]), (True, prefixes[1]))
+    )
+    return sales, events
 
 
 @dataclass(frozen=True)
@@ -129,6 +157,26 @@ def range_features_sql(
     columns `sql.features_sql` gives, for the segments' use (see the module's docstring)."""
     chosen = of_source(features, loyalty)
     prefixes = prefixes if prefixes is not None else line_filters(chosen)
+    totals, changes = _changes_sql(chosen, loyalty, ctx, base, prefixes)
+    combined = "".join(f",\n        {_combined(t, 'b')} as {t.column}" for _, t in totals)
+    totals_sql = f"""select
+        coalesce(b.customer_id, x.customer_id) as customer_id{combined}
+    from {base.relations[_source(loyalty)]} as b
+    full outer join (
+        {changes}
+    ) as x
+        on x.customer_id = b.customer_id"""
+    if loyalty:
+        return _event_features_sql(chosen, ctx, totals_sql)
+    rows = base.rows.get(DAILY_SALES, ctx.rel(DAILY_SALES))
+    return sales_features_from_totals(chosen, ctx, prefixes, totals_sql, spanning_rows=rows)
+
+
+def _changes_sql(
+    chosen: list[Feature], loyalty: bool, ctx: Context, base: RangeBase, prefixes: dict[str, str]
+) -> tuple[list[tuple[Feature, _Total]], str]:
+    """The totals of one source's features, and the query of their changes per customer from
+    the base's day to D (columns named as the totals)."""
     before = replace(ctx, as_of=base.day)
     totals = _totals(chosen, loyalty, prefixes)
     changes, moved = [], set()
@@ -154,22 +202,121 @@ def range_features_sql(
         [f"({days})", *(f"(d.occurred_on <= {base.day} and {m})" for m in sorted(moved))]
     )
     rows = base.rows.get(_source(loyalty), ctx.rel(_source(loyalty)))
-    combined = "".join(f",\n        {_combined(t)} as {t.column}" for _, t in totals)
     change_columns = "".join(f",\n            {c}" for c in changes)
-    totals_sql = f"""select
-        coalesce(b.customer_id, x.customer_id) as customer_id{combined}
-    from {base.relations[_source(loyalty)]} as b
-    full outer join (
-        select
+    return (
+        totals,
+        f"""select
             d.customer_id{change_columns}
         from {rows} as d
         where {where}
-        group by d.customer_id
-    ) as x
-        on x.customer_id = b.customer_id"""
-    if loyalty:
-        return _event_features_sql(chosen, ctx, totals_sql)
-    return sales_features_from_totals(chosen, ctx, prefixes, totals_sql, spanning_rows=rows)
+        group by d.customer_id""",
+    )
+
+
+def base_columns(features: list[Feature], prefixes: Prefixes) -> list[str]:
+    """The columns of both sources' bases (`range_base_sql`), for `range_people_sql`."""
+    prefixes = _prefixes(features, prefixes)
+    return [
+        total.column
+        for loyalty, chosen_prefixes in ((False, prefixes[0]), (True, prefixes[1]))
+        for _, total in _totals(of_source(features, loyalty), loyalty, chosen_prefixes)
+    ]
+
+
+def has_range_population(features: list[Feature], prefixes: Prefixes) -> bool:
+    """Whether a range's days read their features from `range_population_sql`: every source
+    with features reads a base, and no base's column is named as a population's."""
+    sources = [loyalty for loyalty in (False, True) if of_source(features, loyalty)]
+    columns = base_columns(features, prefixes)
+    return (
+        bool(sources)
+        and all(has_range_totals(features, loyalty) for loyalty in sources)
+        and not set(columns) & set(POPULATION_COLUMNS)
+        and len(set(columns)) == len(columns)
+    )
+
+
+def range_people_sql(
+    features: list[Feature], prefixes: Prefixes, versions: str, base: RangeBase
+) -> str:
+    """The customers' versions with both bases' totals (one row per version, once per range):
+    what `range_population_sql` reads as the versions."""
+    resolved = _prefixes(features, prefixes)
+    selected = []
+    joins = ""
+    for alias, loyalty in (("s", False), ("e", True)):
+        chosen = of_source(features, loyalty)
+        if not chosen:
+            continue
+        selected += [f"{alias}.{t.column}" for _, t in _totals(chosen, loyalty, resolved[loyalty])]
+        joins += (
+            f"\nleft join {base.relations[_source(loyalty)]} as {alias}\n"
+            f"    on {alias}.customer_id = v.customer_id"
+        )
+    columns = "".join(f",\n    {c}" for c in selected)
+    return f"select\n    v.*{columns}\nfrom {versions} as v{joins}"
+
+
+def range_population_sql(
+    features: list[Feature],
+    ctx: Context,
+    base: RangeBase,
+    prefixes: Prefixes,
+) -> str:
+    """The population at D (a day of the range) with every feature as a column of its rows,
+    from the versions joined to the bases once per range (`base.people`) and D's changes:
+    the flags then read the features from the population (`Context.features_on_population`)
+    instead of joining every customer's totals to every customer, twice, on every day."""
+    assert base.people is not None, "range_people_sql fills base.people"
+    people = base.people
+    people_ctx = replace(
+        ctx, relation=lambda n: people if n == "int_customer_versions" else ctx.rel(n)
+    )
+    carried = base_columns(features, prefixes)
+    resolved = _prefixes(features, prefixes)
+    combined, joins, finals = [], "", []
+    spanning = None
+    for alias, loyalty in (("xs", False), ("xe", True)):
+        chosen = of_source(features, loyalty)
+        if not chosen:
+            continue
+        totals, changes = _changes_sql(chosen, loyalty, ctx, base, resolved[loyalty])
+        combined += [f"{_combined(t, 'p', alias)} as {t.column}" for _, t in totals]
+        joins += (
+            f"\n    left join (\n        {changes}\n    ) as {alias}\n"
+            f"        on {alias}.customer_id = p.customer_id"
+        )
+        if loyalty:
+            finals += _event_finals(chosen, ctx)
+        else:
+            rows = base.rows.get(DAILY_SALES, ctx.rel(DAILY_SALES))
+            spanning, sales = sales_finals(chosen, ctx, resolved[loyalty], rows)
+            finals += sales
+
+    def profile(row: str, indent: str) -> str:
+        return "".join(f",\n{indent}{row}.{c}" for c in POPULATION_COLUMNS[1:])
+
+    totals_columns = "".join(f",\n        {c}" for c in combined)
+    spanning_cte = f",\n\nspanning as (\n\n    {spanning}\n\n)" if spanning else ""
+    spanning_join = (
+        "\nleft join spanning as sp\n    on sp.customer_id = t.customer_id" if spanning else ""
+    )
+    final_columns = "".join(f",\n    {sql} as {column}" for sql, column in finals)
+    return f"""with people_at_as_of as (
+{population_sql(people_ctx, carried)}
+),
+
+totals as (
+
+    select
+        p.customer_id{profile("p", " " * 8)}{totals_columns}
+    from people_at_as_of as p{joins}
+
+){spanning_cte}
+
+select
+    t.customer_id{profile("t", " " * 4)}{final_columns}
+from totals as t{spanning_join}"""
 
 
 def _source(loyalty: bool) -> str:
@@ -210,9 +357,9 @@ def _aggregate(total: _Total, condition: str) -> str:
     return f"{total.kind}(case when {condition} and {total.value} then d.occurred_on end)"
 
 
-def _combined(total: _Total) -> str:
-    """The base's total and the changes' (either may be missing)."""
-    b, x = f"b.{total.column}", f"x.{total.column}"
+def _combined(total: _Total, base: str, changes: str = "x") -> str:
+    """The base's total and the changes' (either may be missing), on rows `base` and `changes`."""
+    b, x = f"{base}.{total.column}", f"{changes}.{total.column}"
     if total.kind == "sum":
         return f"coalesce({b}, 0) + coalesce({x}, 0)"
     beats = "<" if total.kind == "max" else ">"
@@ -220,13 +367,7 @@ def _combined(total: _Total) -> str:
 
 
 def _event_features_sql(chosen: list[Feature], ctx: Context, totals: str) -> str:
-    def final(feature: Feature) -> str:
-        n = feature.column
-        if feature.metric in ("events", "points"):
-            return f"t.{n}_{feature.metric}"
-        return ctx.days_between(ctx.as_of, f"t.{n}_max")
-
-    columns = "".join(f",\n    {final(f)} as {f.column}" for f in chosen)
+    columns = "".join(f",\n    {sql} as {column}" for sql, column in _event_finals(chosen, ctx))
     return f"""with totals as (
 
     {totals}
@@ -236,3 +377,15 @@ def _event_features_sql(chosen: list[Feature], ctx: Context, totals: str) -> str
 select
     t.customer_id{columns}
 from totals as t"""
+
+
+def _event_finals(chosen: list[Feature], ctx: Context) -> list[tuple[str, str]]:
+    """(SQL, column) per event feature over a row of totals `t`."""
+
+    def final(feature: Feature) -> str:
+        n = feature.column
+        if feature.metric in ("events", "points"):
+            return f"t.{n}_{feature.metric}"
+        return ctx.days_between(ctx.as_of, f"t.{n}_max")
+
+    return [(final(f), f.column) for f in chosen]

@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -74,6 +74,9 @@ class Context:
     relation: Callable[[str], str]  # a model's name -> the SQL that names it
     jinja: bool  # the SQL is a dbt model template: no literal may open a Jinja tag
     dialect: str = "default"  # direct SQL: "default" (DuckDB, PostgreSQL) or "spark"
+    # The flags read the features from the population's own rows (a history range's days,
+    # `range_totals.range_population_sql`) instead of joining the features models.
+    features_on_population: bool = False
 
     def rel(self, name: str) -> str:
         return self.relation(name)
@@ -244,10 +247,24 @@ def _birthday_in(year: str) -> str:
     )
 
 
-def population_sql(ctx: Context) -> str:
-    """Customers in the population at D with their profile at D and the derived fields."""
+# The columns of `population_sql`, in order.
+POPULATION_COLUMNS = (
+    "customer_id",
+    "as_of",
+    *PROFILE_COLUMNS[1:],
+    "age",
+    "days_since_signup",
+    "days_until_birthday",
+    "birth_month",
+)
+
+
+def population_sql(ctx: Context, carry: Sequence[str] = ()) -> str:
+    """Customers in the population at D with their profile at D and the derived fields
+    (POPULATION_COLUMNS), and the versions' columns `carry`."""
     d = ctx.as_of
     columns = ",\n        ".join(PROFILE_COLUMNS[1:])
+    carried = "".join(f",\n        {c}" for c in carry)
     year = _part("year", "as_of")
     return f"""with versions_at_as_of as (
 
@@ -284,7 +301,7 @@ select
             when birthday_this_year >= as_of then {ctx.days_between("birthday_this_year", "as_of")}
             else {ctx.days_between("birthday_next_year", "as_of")}
         end as days_until_birthday,
-        {_part("month", "birth_date")} as birth_month
+        {_part("month", "birth_date")} as birth_month{carried}
 from population"""
 
 
@@ -685,7 +702,8 @@ def leaf_value_sql(leaf: Any, ctx: Context) -> str:
         return f"p.{leaf.profile}"
     if isinstance(leaf, MetricLeaf):
         feature = feature_of(leaf)
-        column = f"{'e' if feature.is_loyalty else 's'}.{feature.column}"
+        alias = "p" if ctx.features_on_population else "e" if feature.is_loyalty else "s"
+        column = f"{alias}.{feature.column}"
         return f"coalesce({column}, 0)" if leaf.metric in ZERO_WHEN_NOTHING else column
     if isinstance(leaf, AttributeLeaf):
         values = (
@@ -758,6 +776,8 @@ def segment_features(definition: SegmentDefinition) -> list[Feature]:
 
 def _joins(features: list[Feature], ctx: Context) -> str:
     joins = ""
+    if ctx.features_on_population:
+        return joins
     if any(not f.is_loyalty for f in features):
         joins += f"\nleft join {ctx.rel(SALES_FEATURES)} as s\n    on s.customer_id = p.customer_id"
     if any(f.is_loyalty for f in features):

@@ -7,6 +7,7 @@ line after a zero-quantity line, rows that leave a window and rows that enter on
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, timedelta
 
 import duckdb
@@ -23,12 +24,21 @@ from segflow.segments.fields import ZERO_WHEN_NOTHING
 from segflow.segments.model import MetricLeaf
 from segflow.segments.range_totals import (
     RangeBase,
+    has_range_population,
     has_range_totals,
     range_base_sql,
     range_features_sql,
+    range_people_sql,
+    range_population_sql,
     range_rows_sql,
 )
-from segflow.segments.sql import date_literal, direct_context, feature_of
+from segflow.segments.sql import (
+    POPULATION_COLUMNS,
+    date_literal,
+    direct_context,
+    feature_of,
+    population_sql,
+)
 
 BASE_DAY = date(2026, 3, 9)  # the day before the range
 DAYS = [BASE_DAY + timedelta(days=i) for i in range(1, 6)]  # 03-10 .. 03-14
@@ -154,3 +164,80 @@ def test_the_range_rows_are_few(con, loyalty):
     (kept,) = con.execute(f"select count(*) from {WITH_ROWS.rows[name]}").fetchone()
     (every,) = con.execute(f"select count(*) from {DAILY[name]}").fetchone()
     assert 0 < kept < every
+
+
+VERSIONS = [  # customer, signup, valid from, valid to, status, erased
+    ("A", "2025-01-01", None, None, "active", False),
+    ("B", "2025-01-01", None, "2026-03-12", "active", False),  # blocked from the 12th on
+    ("B", "2025-01-01", "2026-03-12", None, "blocked", False),
+    ("C", "2026-03-11", None, None, "active", False),  # signs up in the range
+    ("E", "2025-01-01", None, None, "active", False),
+    ("F", "2025-01-01", None, None, "active", True),  # erased
+    ("G", "2025-01-01", None, None, "active", False),
+    ("H", "2025-01-01", None, None, "active", False),
+    ("Z", "2025-01-01", None, None, "active", False),  # no line, no event
+]
+
+
+@pytest.fixture(scope="module")
+def versions(con) -> str:
+    con.execute(
+        "create table versions (customer_id varchar, email varchar, first_name varchar, "
+        "last_name varchar, gender varchar, birth_date date, signup_date date, "
+        "signup_store varchar, language varchar, country varchar, postal_code varchar, "
+        "app_user boolean, login_method varchar, email_opt_in boolean, push_opt_in boolean, "
+        "is_employee boolean, status varchar, valid_from date, valid_to date, "
+        "is_erased boolean)"
+    )
+    for customer, signup, valid_from, valid_to, status, erased in VERSIONS:
+        con.execute(
+            "insert into versions values (?, 'x@example.com', 'X', 'Y', 'f', "
+            "date '1980-03-11', ?, 's1', 'de', 'DE', '10115', true, 'email', true, false, "
+            "false, ?, ?, ?, ?)",
+            [customer, signup, status, valid_from, valid_to, erased],
+        )
+    return "versions"
+
+
+@pytest.mark.parametrize("base", [BASE, WITH_ROWS], ids=["every_row", "range_rows"])
+@pytest.mark.parametrize("day", DAYS, ids=str)
+def test_a_days_population_carries_the_features_its_joins_give(con, versions, day, base):
+    """`range_population_sql` (the population with its features on each row, from the
+    versions joined to the bases once) gives every customer of the population at D the
+    profile `population_sql` gives and the features `range_features_sql` gives."""
+    none = (None, None)
+    assert has_range_population(FEATURES, none)
+    people = f"people_{base is WITH_ROWS:d}"
+    con.execute(
+        f"create or replace table {people} as {range_people_sql(FEATURES, none, versions, base)}"
+    )
+    ctx = direct_context(day, {**DAILY, "int_customer_versions": versions})
+    carried = _features(
+        con, range_population_sql(FEATURES, ctx, replace(base, people=people), none)
+    )
+    population = _features(con, population_sql(ctx))
+    features = {
+        loyalty: _features(con, range_features_sql(FEATURES, loyalty, ctx, base))
+        for loyalty in (False, True)
+    }
+    assert set(carried) == set(population)
+    assert "Z" in carried and "F" not in carried  # no rows at all; erased
+    for customer, values in carried.items():
+        assert set(values) == set(POPULATION_COLUMNS[1:]) | {f.column for f in FEATURES}
+        for column in POPULATION_COLUMNS[1:]:
+            assert values[column] == population[customer][column], (customer, column)
+        for feature in FEATURES:
+            value = values[feature.column]
+            expected = features[feature.is_loyalty].get(customer, {}).get(feature.column)
+            if feature.metric in ZERO_WHEN_NOTHING:  # read as 0 when missing
+                value, expected = value or 0, expected or 0
+            assert value == expected, (customer, feature.column)
+
+
+def test_the_features_ride_on_the_population_only_where_every_source_reads_a_base():
+    """Without a feature, or with a source whose features are read whole each day (a
+    windowed last or first day), a range's days read their features as before."""
+    assert has_range_population(FEATURES, (None, None))
+    assert not has_range_population([], (None, None))
+    windowed = [_feature(metric="days_since_last_order", window={"last": "30d"})]
+    assert not has_range_population([*FEATURES, *windowed], (None, None))
