@@ -161,7 +161,6 @@ def with_clause(
         SALES_FEATURES: "sales_features",
         EVENT_FEATURES: "event_features",
         FLAGS: "flags",
-        **{f"seg_{n}": f"seg__{n}" for n in names},  # for membership_sql over these CTEs
     }
     ctx = direct_context(as_of, relations, dialect)
     if daily and base is not None and base.people is not None:

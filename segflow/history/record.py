@@ -162,7 +162,8 @@ def evaluate_days(
         ):
             wh.execute(f"drop table if exists {table}")
             wh.execute(f"create temporary table {table} as\n{select}")
-        # Every customer's totals joined to the population once, not twice on every day.
+        # The versions joined to every customer's totals once per block, not the population
+        # to the features twice on every day.
         people = range_people_select(project, names, base, kept, schema)
         wh.execute(f"drop table if exists {_PEOPLE}")
         if people is not None:
@@ -170,7 +171,7 @@ def evaluate_days(
             base = replace(base, people=_PEOPLE)
     # Bits 0..61: `_bounds` shifts a mask left by one, and DuckDB refuses a signed overflow.
     assert len(days) <= 62 and days == days_between(days[0], days[-1]), "consecutive, a mask"
-    assert names, "a range evaluates at least one segment"
+    assert names and len(set(names)) == len(names), "each segment once: a mask column each"
     day_no = _day_number(wh, days[0], "as_of")
     ctx = direct_context(days[0], {}, wh.dialect)
     columns = _member_columns(project, names, ctx)
@@ -545,7 +546,7 @@ def record_history(
     if last < first:
         raise UserInputError(f"the range {first} to {last} is empty: the first day is later")
     require_built(wh, schema)
-    names = sorted(names) if names else sorted(project.segments)
+    names = sorted(set(names)) if names else sorted(project.segments)
     unknown = [n for n in names if n not in project.segments]
     if unknown:
         raise UserInputError(f"unknown segment {unknown[0]!r}: see `segflow validate`")

@@ -18,6 +18,7 @@ line with its text filters. The result is the one `sql.features_sql` defines, ex
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from segflow.segments.sql import (
@@ -275,8 +276,20 @@ def sales_features_from_totals(
     one day), `n_max` or `n_min` (the last or first order's day), as its metric needs. Orders
     of transactions that span days (`spans`) are counted distinct here, from the per-day
     aggregates (or `spanning_rows`, a relation holding at least their spanning rows)."""
-    spanning, finals = sales_finals(chosen, ctx, prefixes, spanning_rows)
-    final_columns = "".join(f",\n    {sql} as {column}" for sql, column in finals)
+    return totals_select(totals, *sales_finals(chosen, ctx, prefixes, spanning_rows))
+
+
+def totals_select(
+    totals: str,
+    spanning: str | None,
+    finals: list[tuple[str, str]],
+    carried: Sequence[str] = (),
+) -> str:
+    """Features from `totals`, a query of per-customer totals (rows `t`), and `spanning`, the
+    spanning transactions' orders per customer (rows `sp`, or None): the customer, the
+    `carried` columns of the totals, and each (SQL, column) of `finals`."""
+    columns = "".join(f",\n    t.{c}" for c in carried)
+    columns += "".join(f",\n    {sql} as {column}" for sql, column in finals)
     spanning_cte = f",\n\nspanning as (\n\n    {spanning}\n\n)" if spanning else ""
     spanning_join = (
         "\nleft join spanning as sp\n    on sp.customer_id = t.customer_id" if spanning else ""
@@ -288,7 +301,7 @@ def sales_features_from_totals(
 ){spanning_cte}
 
 select
-    t.customer_id{final_columns}
+    t.customer_id{columns}
 from totals as t{spanning_join}"""
 
 

@@ -47,6 +47,7 @@ from segflow.segments.daily import (
     of_source,
     sales_features_from_totals,
     sales_finals,
+    totals_select,
 )
 from segflow.segments.sql import (
     POPULATION_COLUMNS,
@@ -225,15 +226,11 @@ def base_columns(features: list[Feature], prefixes: Prefixes) -> list[str]:
 
 def has_range_population(features: list[Feature], prefixes: Prefixes) -> bool:
     """Whether a range's days read their features from `range_population_sql`: every source
-    with features reads a base, and no base's column is named as a population's."""
+    with features reads a base. (The totals and features share the versions' rows: their
+    names begin with a metric's and the totals' end with its suffix, `_amount` and the like,
+    which no profile or version column does.)"""
     sources = [loyalty for loyalty in (False, True) if of_source(features, loyalty)]
-    columns = base_columns(features, prefixes)
-    return (
-        bool(sources)
-        and all(has_range_totals(features, loyalty) for loyalty in sources)
-        and not set(columns) & set(POPULATION_COLUMNS)
-        and len(set(columns)) == len(columns)
-    )
+    return bool(sources) and all(has_range_totals(features, loyalty) for loyalty in sources)
 
 
 def range_people_sql(
@@ -293,30 +290,16 @@ def range_population_sql(
             spanning, sales = sales_finals(chosen, ctx, resolved[loyalty], rows)
             finals += sales
 
-    def profile(row: str, indent: str) -> str:
-        return "".join(f",\n{indent}{row}.{c}" for c in POPULATION_COLUMNS[1:])
-
+    profile = "".join(f",\n        p.{c}" for c in POPULATION_COLUMNS[1:])
     totals_columns = "".join(f",\n        {c}" for c in combined)
-    spanning_cte = f",\n\nspanning as (\n\n    {spanning}\n\n)" if spanning else ""
-    spanning_join = (
-        "\nleft join spanning as sp\n    on sp.customer_id = t.customer_id" if spanning else ""
-    )
-    final_columns = "".join(f",\n    {sql} as {column}" for sql, column in finals)
-    return f"""with people_at_as_of as (
+    totals_sql = f"""with people_at_as_of as (
 {population_sql(people_ctx, carried)}
-),
-
-totals as (
+)
 
     select
-        p.customer_id{profile("p", " " * 8)}{totals_columns}
-    from people_at_as_of as p{joins}
-
-){spanning_cte}
-
-select
-    t.customer_id{profile("t", " " * 4)}{final_columns}
-from totals as t{spanning_join}"""
+        p.customer_id{profile}{totals_columns}
+    from people_at_as_of as p{joins}"""
+    return totals_select(totals_sql, spanning, finals, POPULATION_COLUMNS[1:])
 
 
 def _source(loyalty: bool) -> str:
@@ -367,16 +350,7 @@ def _combined(total: _Total, base: str, changes: str = "x") -> str:
 
 
 def _event_features_sql(chosen: list[Feature], ctx: Context, totals: str) -> str:
-    columns = "".join(f",\n    {sql} as {column}" for sql, column in _event_finals(chosen, ctx))
-    return f"""with totals as (
-
-    {totals}
-
-)
-
-select
-    t.customer_id{columns}
-from totals as t"""
+    return totals_select(totals, None, _event_finals(chosen, ctx))
 
 
 def _event_finals(chosen: list[Feature], ctx: Context) -> list[tuple[str, str]]:
