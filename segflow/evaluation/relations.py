@@ -291,8 +291,8 @@ def range_people_select(
     once per range), or None where the range's days read their features otherwise (a
     windowed last or first day, no feature at all)."""
     _, features = _specs_and_features(project, names)
-    prefixes = kept.prefixes if kept is not None else (None, None)
-    if not has_range_population(features, prefixes):
+    if not has_range_population(features):
         return None
+    prefixes = kept.prefixes if kept is not None else (None, None)
     versions = base_relations(schema)["int_customer_versions"]
     return range_people_sql(features, prefixes, versions, base)

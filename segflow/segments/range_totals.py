@@ -9,9 +9,9 @@ and counts are invertible, so for a day D of a range whose base day is B:
                         - rows up to B that B's window held and D's does not
                         + rows up to B that D's window holds and B's did not
 
-Those changes are a few days' rows (the range's days, and the days a window leaves behind),
-grouped into few customers, then joined to the base: no aggregate over all of history per
-day. A lifetime last or first day is the later or earlier of the base's and the range's.
+Those changes are the rows of the range's days up to D and of the days a window leaves
+behind, grouped by customer (those with such rows: at 1M customers, most of them once a range
+runs for weeks), then joined to the base: no aggregate over all of history per day. A lifetime last or first day is the later or earlier of the base's and the range's.
 
 What this leaves to `daily.features_from_daily_sql` (whole, per day): a source with a
 windowed last or first order or event (a maximum leaves no trace to subtract).
@@ -25,7 +25,7 @@ bound that differs between the base's day and the range's last day.
 A day's features then still meet the whole population twice (a join of every customer's
 totals to every customer, per source). Where every source with features reads a base, a range
 joins the customers' versions to both bases once (`range_people_sql`), and each day reads its
-population from that with its few changes joined and its features computed on the same row
+population from that with its changes joined and its features computed on the same row
 (`range_population_sql`); the flags read them from the population.
 
 A customer the original would leave out (no day in any window) gets totals of 0 here instead
@@ -78,11 +78,15 @@ Prefixes = tuple[dict[str, str] | None, dict[str, str] | None]  # sales', events
 
 def _prefixes(features: list[Feature], prefixes: Prefixes) -> tuple[dict[str, str], dict[str, str]]:
     """Each source's line filter prefixes, those of its own features where none are given."""
-    sales, events = (
-        given if given is not None else line_filters(of_source(features, loyalty))
-        for loyalty, given in ((False, prefixes[0]), (True, prefixes[1]))
+    return _source_prefixes(features, False, prefixes[0]), _source_prefixes(
+        features, True, prefixes[1]
     )
-    return sales, events
+
+
+def _source_prefixes(
+    features: list[Feature], loyalty: bool, given: dict[str, str] | None
+) -> dict[str, str]:
+    return given if given is not None else line_filters(of_source(features, loyalty))
 
 
 @dataclass(frozen=True)
@@ -157,7 +161,7 @@ def range_features_sql(
     """The features of one source as of D (a day of the range, after the base's day): the
     columns `sql.features_sql` gives, for the segments' use (see the module's docstring)."""
     chosen = of_source(features, loyalty)
-    prefixes = prefixes if prefixes is not None else line_filters(chosen)
+    prefixes = _source_prefixes(features, loyalty, prefixes)
     totals, changes = _changes_sql(chosen, loyalty, ctx, base, prefixes)
     combined = "".join(f",\n        {_combined(t, 'b')} as {t.column}" for _, t in totals)
     totals_sql = f"""select
@@ -214,17 +218,18 @@ def _changes_sql(
     )
 
 
-def base_columns(features: list[Feature], prefixes: Prefixes) -> list[str]:
-    """The columns of both sources' bases (`range_base_sql`), for `range_people_sql`."""
-    prefixes = _prefixes(features, prefixes)
+def _base_columns(
+    features: list[Feature], resolved: tuple[dict[str, str], dict[str, str]]
+) -> list[str]:
+    """The columns of both sources' bases (`range_base_sql`), as `range_people_sql` adds them."""
     return [
         total.column
-        for loyalty, chosen_prefixes in ((False, prefixes[0]), (True, prefixes[1]))
+        for loyalty, chosen_prefixes in ((False, resolved[0]), (True, resolved[1]))
         for _, total in _totals(of_source(features, loyalty), loyalty, chosen_prefixes)
     ]
 
 
-def has_range_population(features: list[Feature], prefixes: Prefixes) -> bool:
+def has_range_population(features: list[Feature]) -> bool:
     """Whether a range's days read their features from `range_population_sql`: every source
     with features reads a base. (The totals and features share the versions' rows: their
     names begin with a metric's and the totals' end with its suffix, `_amount` and the like,
@@ -269,8 +274,8 @@ def range_population_sql(
     people_ctx = replace(
         ctx, relation=lambda n: people if n == "int_customer_versions" else ctx.rel(n)
     )
-    carried = base_columns(features, prefixes)
     resolved = _prefixes(features, prefixes)
+    carried = _base_columns(features, resolved)
     combined, joins, finals = [], "", []
     spanning = None
     for alias, loyalty in (("xs", False), ("xe", True)):

@@ -206,7 +206,7 @@ def test_a_days_population_carries_the_features_its_joins_give(con, versions, da
     versions joined to the bases once) gives every customer of the population at D the
     profile `population_sql` gives and the features `range_features_sql` gives."""
     none = (None, None)
-    assert has_range_population(FEATURES, none)
+    assert has_range_population(FEATURES)
     people = f"people_{base is WITH_ROWS:d}"
     con.execute(
         f"create or replace table {people} as {range_people_sql(FEATURES, none, versions, base)}"
@@ -237,7 +237,7 @@ def test_a_days_population_carries_the_features_its_joins_give(con, versions, da
 def test_the_features_ride_on_the_population_only_where_every_source_reads_a_base():
     """Without a feature, or with a source whose features are read whole each day (a
     windowed last or first day), a range's days read their features as before."""
-    assert has_range_population(FEATURES, (None, None))
-    assert not has_range_population([], (None, None))
+    assert has_range_population(FEATURES)
+    assert not has_range_population([])
     windowed = [_feature(metric="days_since_last_order", window={"last": "30d"})]
-    assert not has_range_population([*FEATURES, *windowed], (None, None))
+    assert not has_range_population([*FEATURES, *windowed])
