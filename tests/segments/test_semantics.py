@@ -68,12 +68,19 @@ def test_preview_counts_members_share_revenue_and_tiers(built, source, monkeypat
     """From what the build kept (the per-day aggregates, the published features' revenue) and,
     as for a filter no build kept, from the lines."""
     settings, project = built
+    if settings.target == "spark" and source == "kept":
+        pytest.skip(
+            "Spark builds the per-day aggregates whole and keeps none: preview reads the lines"
+        )
     with open_warehouse(settings) as wh:
         kept = evaluate.kept_daily(wh, project)
-        assert kept is not None and kept.as_of == D
-        # the members' revenue: the published features' when kept, else the lines'
-        revenue_from = evaluate._revenue_sql(wh, kept, "tiers", D)
-        assert "int_segment_sales_features" in revenue_from
+        if settings.target == "spark":
+            assert kept is None
+        else:
+            assert kept is not None and kept.as_of == D
+            # the members' revenue: the published features' when kept, else the lines'
+            revenue_from = evaluate._revenue_sql(wh, kept, "tiers", D)
+            assert "int_segment_sales_features" in revenue_from
         if source == "lines":
             monkeypatch.setattr(evaluate, "kept_daily", lambda wh, project: None)
         result = evaluate.preview(wh, project, "tiers", D)
