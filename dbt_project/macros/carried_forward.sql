@@ -101,13 +101,19 @@
         {%- set changed_products = segflow_changed(segflow_delivery_columns('products'), part.products_now, part.products, 'product_id') -%}
         {%- set newly_known = "select customer_id from " ~ part.known_now ~ " except select customer_id from " ~ part.known -%}
         {%- set no_longer_known = "select customer_id from " ~ part.known ~ " except select customer_id from " ~ part.known_now -%}
-        {%- set changed_rows = "source_file in (" ~ changed_files ~ ")" ~ (" or product_id in (" ~ changed_products ~ ")" if with_products else "") -%}
-        {{ segflow_daily_replace(part.fresh_keys,
-            "select " ~ key ~ " as key from " ~ source('raw', feed) ~ " where _file in (" ~ changed_files ~ ")"
-            ~ " or customer_id in (" ~ newly_known ~ ")"
-            ~ " union select " ~ key ~ " as key from " ~ kept ~ " where _to_build is null and (" ~ changed_rows ~ ")") }}
-        {% do run_query('update ' ~ kept ~ ' set _to_build = ' ~ build ~ ' where _to_build is null and (' ~ key ~ ' in (select key from '
-            ~ part.fresh_keys ~ ') or customer_id in (' ~ no_longer_known ~ '))') %}
+        {#- One semi-join per reason, never `a in (…) or b in (…)`: DuckDB runs such an `or` as
+            mark joins over every line (2–3 s at 20M lines against 0.4 s for the union). -#}
+        {%- set current = " from " ~ kept ~ " where _to_build is null and " -%}
+        {%- set fresh = [
+            "select " ~ key ~ " as key from " ~ source('raw', feed) ~ " where _file in (" ~ changed_files ~ ")",
+            "select " ~ key ~ " as key from " ~ source('raw', feed) ~ " where customer_id in (" ~ newly_known ~ ")",
+            "select " ~ key ~ " as key" ~ current ~ "source_file in (" ~ changed_files ~ ")",
+        ] + (["select " ~ key ~ " as key" ~ current ~ "product_id in (" ~ changed_products ~ ")"] if with_products else []) -%}
+        {{ segflow_daily_replace(part.fresh_keys, fresh | join(' union ')) }}
+        {% do run_query('update ' ~ kept ~ ' set _to_build = ' ~ build ~ ' where _to_build is null and ' ~ key
+            ~ ' in (select key from ' ~ part.fresh_keys ~ ')') %}
+        {% do run_query('update ' ~ kept ~ ' set _to_build = ' ~ build ~ ' where _to_build is null and customer_id in ('
+            ~ no_longer_known ~ ')') %}
     {% elif exists %}
         {# --full-refresh, or parts missing: every line again, beside what a slot still reads. #}
         {% do run_query('update ' ~ kept ~ ' set _to_build = ' ~ build ~ ' where _to_build is null') %}
