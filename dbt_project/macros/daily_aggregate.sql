@@ -13,9 +13,16 @@
     - products: the article master's attributes at the last build (sales only): the lines of
                 a product whose attributes changed are re-done;
     - state:    what the table was built with (the generated SQL's hash, which includes the
-                project's macros, and the time zone) and the build run that last changed it.
+                project's macros, and the time zone), the build run that last changed it, and
+                how many of its rows were inserted after it was last written in customer order.
                 Anything else (a new `where` filter, a new time zone, changed macros, a first
                 build, --full-refresh) builds the whole table again, once.
+
+    The table is kept in customer order: the features group its rows by customer, and a
+    million groups' states are read from memory in the rows' order (grouping the rows in
+    customer order took two thirds of the time at 1M customers). A night appends its days at
+    the end; once a tenth of the rows came after the last ordering, the table is written in
+    order again (in the same transaction).
 
     The days to re-do are deleted and inserted again in one transaction with the state, so
     a failed build leaves table and state as they were, and the next build re-does them.
@@ -96,6 +103,26 @@
     {{ return('select distinct ' ~ key ~ ' from (' ~ added ~ (gone if both_ways else '') ~ ') as changed') }}
 {%- endmacro %}
 
+{# The rows inserted after the table was last written in customer order, once this build's
+   days are in: none after a whole build; past a tenth of the table, the table is written in
+   order again and none are. #}
+{% macro segflow_daily_unordered(part, incremental) -%}
+    {%- if not incremental -%}
+        {{ return(0) }}
+    {%- endif -%}
+    {%- set before = run_query('select unordered from ' ~ part.state).rows[0][0] -%}
+    {%- set added = run_query('select count(*) from ' ~ this ~ ' where occurred_on in (select day from ' ~ part.days ~ ')').rows[0][0] -%}
+    {%- set total = run_query('select count(*) from ' ~ this).rows[0][0] -%}
+    {%- if (before + added) * 10 <= total -%}
+        {{ return(before + added) }}
+    {%- endif -%}
+    {%- set ordered = segflow_daily_part(this, 'ordered') -%}
+    {{ segflow_daily_replace(ordered, 'select * from ' ~ this ~ ' order by customer_id') }}
+    {% do run_query('drop table ' ~ this) %}
+    {% do run_query('alter table ' ~ ordered ~ ' rename to ' ~ this.identifier) %}
+    {{ return(0) }}
+{%- endmacro %}
+
 {% materialization daily_aggregate, default %}
     {%- set incremental = segflow_daily_is_incremental() -%}
     {%- set feed = config.require('feed') -%}
@@ -160,14 +187,18 @@
         {% do run_query('drop table if exists ' ~ this) %}
         {% call statement('main') -%}
             create table {{ this }} as
-            {{ sql }}
+            select * from (
+                {{ sql }}
+            ) as whole
+            order by customer_id
         {%- endcall %}
         {{ segflow_daily_replace(part.key_days, raw_key_days) }}
     {% endif %}
+    {%- set unordered = segflow_daily_unordered(part, incremental) -%}
     {# The state: what the table was built with, and the build (run) that last changed it,
        which direct queries compare with the build they read (segflow/evaluation/relations.py). #}
     {{ segflow_daily_replace(part.state, "select cast('" ~ segflow_daily_definition() ~ "' as varchar) as definition, cast('"
-        ~ build_run ~ "' as varchar) as build_run") }}
+        ~ build_run ~ "' as varchar) as build_run, cast(" ~ unordered ~ " as bigint) as unordered") }}
     {{ segflow_delivery_keep(part, ['files'] + (['products'] if is_sales else [])) }}
     {# This build's scratch tables. #}
     {% for name in ('changed', 'changed_keys', 'changed_products', 'days', 'read_keys') %}

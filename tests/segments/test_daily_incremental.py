@@ -85,6 +85,7 @@ def _check(settings, rebuilt: tuple[str, ...], lines: str = "carried forward") -
             )
             assert sentinel == (0 if table in rebuilt else 1), table
             wh.execute(f"delete from {DAILY_SCHEMA}.{table} where customer_id = ?", (SENTINEL,))
+            _check_customer_order(wh, table)
         for model in daily_models(features, ctx, rows="true"):
             kept = _rows(wh, f"select * from {DAILY_SCHEMA}.{model.name}")
             whole = _rows(wh, model.select)
@@ -123,6 +124,23 @@ def _check(settings, rebuilt: tuple[str, ...], lines: str = "carried forward") -
                 "values (?, cast('1999-01-01' as date))",
                 (SENTINEL,),
             )
+
+
+def _check_customer_order(wh, table: str) -> None:
+    """The kept table is in customer order where its state says no row came after the last
+    ordering (a whole build, or a night that wrote it in order again): its rows by their
+    place on disk (DuckDB's rowid, PostgreSQL's ctid) never go back to an earlier customer."""
+    unordered = wh.scalar(f"select unordered from {DAILY_SCHEMA}.{table}__state")
+    rows = wh.scalar(f"select count(*) from {DAILY_SCHEMA}.{table}")
+    assert 0 <= unordered * 10 <= rows, table  # past a tenth, the build orders the table again
+    if unordered:
+        return
+    place = "ctid" if wh.dialect == "postgres" else "rowid"
+    back = wh.scalar(
+        f"select count(*) from (select customer_id, lag(customer_id) over (order by {place}) "
+        f"as before from {DAILY_SCHEMA}.{table}) as placed where before > customer_id"
+    )
+    assert back == 0, table
 
 
 def _check_versions_read(wh, model: str) -> None:
