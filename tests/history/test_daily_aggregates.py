@@ -12,43 +12,33 @@ from datetime import date, timedelta
 
 import pytest
 
-from orchestration.runner import run_build
 from segflow.evaluation import queries as evaluate
 from segflow.evaluation.recorded import recorded_members
 from segflow.evaluation.relations import kept_daily
 from segflow.history.record import record_history
 from segflow.segments.daily import DAILY_EVENTS, DAILY_SALES, DAILY_SCHEMA
-from segflow.segments.project import load_project
 from segflow.warehouse import open_warehouse
 from tests.conftest import (
     ALL_ENGINES_SLOW_SPARK,
-    configure_project,
     project_per_engine,
-    write_segments,
 )
-from tests.feedfiles import deliver
+from tests.history.timeline import timeline_project
 
-CUSTOMERS = (
-    ["customer_id", "email", "signup_date", "updated_at"],
-    [[f"S{i}", f"s{i}@x.com", "2026-01-01", "2026-01-01 10:00"] for i in range(1, 5)],
-)
-TRANSACTIONS = (
-    ["transaction_id", "line_id", "customer_id", "occurred_at", "product_id", "quantity", "amount"],
-    [
-        # T1 crosses midnight (local times): one order, on the 3rd and on the 4th.
-        ["T1", "1", "S1", "2026-03-03 23:50", "P1", "1", "30.00"],
-        ["T1", "2", "S1", "2026-03-04 00:10", "P2", "1", "10.00"],
-        ["T2", "1", "S1", "2026-03-06 12:00", "P2", "1", "10.00"],
-        # T3's return is dated later: the order is on the 2nd, the return's amount on the 5th.
-        ["T3", "1", "S2", "2026-03-02 12:00", "P1", "1", "20.00"],
-        ["T3", "2", "S2", "2026-03-05 12:00", "P1", "-1", "-20.00"],
-        ["T4", "1", "S3", "2026-03-04 12:00", "P1", "1", "5.00"],
-        ["T4", "2", "S3", "2026-03-04 13:00", "P2", "2", "6.00"],
-        # T5: a zero-quantity line on the 3rd (no order), its order line on the 5th.
-        ["T5", "1", "S4", "2026-03-03 12:00", "P2", "0", "1.00"],
-        ["T5", "2", "S4", "2026-03-05 12:00", "P2", "1", "9.00"],
-    ],
-)
+CUSTOMERS = [[f"S{i}", f"s{i}@x.com", "2026-01-01", "2026-01-01 10:00"] for i in range(1, 5)]
+TRANSACTIONS = [
+    # T1 crosses midnight (local times): one order, on the 3rd and on the 4th.
+    ["T1", "1", "S1", "2026-03-03 23:50", "P1", "1", "30.00"],
+    ["T1", "2", "S1", "2026-03-04 00:10", "P2", "1", "10.00"],
+    ["T2", "1", "S1", "2026-03-06 12:00", "P2", "1", "10.00"],
+    # T3's return is dated later: the order is on the 2nd, the return's amount on the 5th.
+    ["T3", "1", "S2", "2026-03-02 12:00", "P1", "1", "20.00"],
+    ["T3", "2", "S2", "2026-03-05 12:00", "P1", "-1", "-20.00"],
+    ["T4", "1", "S3", "2026-03-04 12:00", "P1", "1", "5.00"],
+    ["T4", "2", "S3", "2026-03-04 13:00", "P2", "2", "6.00"],
+    # T5: a zero-quantity line on the 3rd (no order), its order line on the 5th.
+    ["T5", "1", "S4", "2026-03-03 12:00", "P2", "0", "1.00"],
+    ["T5", "2", "S4", "2026-03-05 12:00", "P2", "1", "9.00"],
+]
 SEGMENTS = {
     "two_orders": "title: Two orders or more\nrules: {metric: orders, gte: 2}\n",
     "ordered_today": (
@@ -150,14 +140,10 @@ def spanning(request, tmp_path_factory):
 
 
 def _project(mp, root, engine, database):
-    settings = configure_project(mp, root, engine, database)
-    deliver(settings.landing_dir, "customers", "2026-03-10.csv", *CUSTOMERS)
-    products = [["P1", "Nordlicht"], ["P2", "Stride"]]
-    deliver(settings.landing_dir, "products", "2026-01-01.csv", ["product_id", "brand"], products)
-    deliver(settings.landing_dir, "transactions", "2026-03-10.csv", *TRANSACTIONS)
-    write_segments(settings, SEGMENTS)
-    run_build(settings, as_of=date(2026, 3, 10))
-    return settings, load_project(settings.segments_dir)
+    brands = {"P1": "Nordlicht", "P2": "Stride"}
+    return timeline_project(
+        mp, root, engine, database, CUSTOMERS, TRANSACTIONS, SEGMENTS, brands=brands
+    )
 
 
 def test_a_range_from_per_day_aggregates_equals_each_day_worked_out_by_hand(spanning):

@@ -27,27 +27,21 @@ from segflow.history.record import (
 from segflow.publication.publish import BUILDS
 from segflow.segments.project import load_project
 from segflow.warehouse import Warehouse, open_warehouse
-from tests.conftest import ALL_ENGINES, configure_project, project_per_engine, write_segments
-from tests.feedfiles import deliver
+from tests.conftest import ALL_ENGINES, project_per_engine
+from tests.history.timeline import forget_history, history_snapshot, timeline_project
 
-CUSTOMERS = (
-    ["customer_id", "email", "signup_date", "updated_at"],
-    [
-        ["K1", "k1@x.com", "2026-01-01", "2026-01-01 10:00"],
-        ["K2", "k2@x.com", "2026-01-01", "2026-01-01 10:00"],
-        ["K3", "k3@x.com", "2026-03-05", "2026-03-05 10:00"],
-    ],
-)
-TRANSACTIONS = (
-    ["transaction_id", "line_id", "customer_id", "occurred_at", "product_id", "quantity", "amount"],
-    [
-        ["T1", "1", "K1", "2026-03-03 12:00", "P1", "1", "10.00"],
-        ["T2", "1", "K2", "2026-03-04 12:00", "P1", "2", "25.00"],
-        ["T2", "2", "K2", "2026-03-04 12:00", "P1", "-1", "-5.00"],
-        # 23:30 UTC on the 5th is 00:30 on the 6th in Berlin: the line happens on the 6th.
-        ["T3", "1", "K1", "2026-03-05T23:30:00Z", "P1", "1", "5.00"],
-    ],
-)
+CUSTOMERS = [
+    ["K1", "k1@x.com", "2026-01-01", "2026-01-01 10:00"],
+    ["K2", "k2@x.com", "2026-01-01", "2026-01-01 10:00"],
+    ["K3", "k3@x.com", "2026-03-05", "2026-03-05 10:00"],
+]
+TRANSACTIONS = [
+    ["T1", "1", "K1", "2026-03-03 12:00", "P1", "1", "10.00"],
+    ["T2", "1", "K2", "2026-03-04 12:00", "P1", "2", "25.00"],
+    ["T2", "2", "K2", "2026-03-04 12:00", "P1", "-1", "-5.00"],
+    # 23:30 UTC on the 5th is 00:30 on the 6th in Berlin: the line happens on the 6th.
+    ["T3", "1", "K1", "2026-03-05T23:30:00Z", "P1", "1", "5.00"],
+]
 SEGMENTS = {
     "recent_buyer": """title: Bought in the last 3 days
 hot: true
@@ -93,25 +87,14 @@ def timeline(request, tmp_path_factory):
 
 
 def _project(mp, root, engine, database):
-    settings = configure_project(mp, root, engine, database)
-    deliver(settings.landing_dir, "customers", "2026-03-10.csv", *CUSTOMERS)
-    deliver(settings.landing_dir, "products", "2026-01-01.csv", ["product_id"], [["P1"]])
-    deliver(settings.landing_dir, "transactions", "2026-03-10.csv", *TRANSACTIONS)
-    write_segments(settings, SEGMENTS)
-    run_build(settings, as_of=date(2026, 3, 10))
-    return settings, load_project(settings.segments_dir)
+    return timeline_project(mp, root, engine, database, CUSTOMERS, TRANSACTIONS, SEGMENTS)
 
 
 def _table(wh: Warehouse, table: str, order: str) -> list[tuple]:
     return wh.query(f"select * from {wh.output_schema}.{table} order by {order}")
 
 
-def _snapshot(wh: Warehouse) -> dict[str, list[tuple]]:
-    return {
-        HOT_HISTORY: _table(wh, HOT_HISTORY, "segment, day"),
-        EVENTS: _table(wh, EVENTS, "segment, day, customer_id, event"),
-        MEMBERSHIP_HISTORY: _table(wh, MEMBERSHIP_HISTORY, "segment, customer_id, valid_from"),
-    }
+_snapshot = history_snapshot
 
 
 def test_backfill_records_every_day_as_worked_out_by_hand(timeline):
@@ -255,15 +238,11 @@ def test_the_automatic_backfill_in_chunks_equals_one_range_and_resumes_after_a_f
     def hot_rows(wh: Warehouse) -> dict[str, list[tuple]]:
         return {t: [r for r in rows if r[0] in hot] for t, rows in _snapshot(wh).items()}
 
-    def forget(wh: Warehouse) -> None:
-        for table in (HOT_HISTORY, EVENTS, MEMBERSHIP_HISTORY, HISTORY_DAYS):
-            wh.execute(f"delete from {wh.output_schema}.{table}")
-
     with open_warehouse(settings) as wh:
-        forget(wh)
+        forget_history(wh)
         record_history(wh, project, DAYS[0], DAYS[-1], list(hot))
         whole = hot_rows(wh)
-        forget(wh)
+        forget_history(wh)
         real = backfill.record_history
         calls: list[tuple[date, date]] = []
 
@@ -313,16 +292,12 @@ def test_a_range_in_blocks_equals_one_block_and_fails_whole(timeline, monkeypatc
         pytest.skip("the blocks run the SQL the other tests hold on Spark")
     import segflow.history.record as history
 
-    def forget(wh: Warehouse) -> None:
-        for table in (HOT_HISTORY, EVENTS, MEMBERSHIP_HISTORY, HISTORY_DAYS):
-            wh.execute(f"delete from {wh.output_schema}.{table}")
-
     with open_warehouse(settings) as wh:
-        forget(wh)
+        forget_history(wh)
         record_history(wh, project, DAYS[0], DAYS[-1])
         one_block = _snapshot(wh)
         days = _table(wh, HISTORY_DAYS, "segment, day")
-        forget(wh)
+        forget_history(wh)
         monkeypatch.setattr(history, "BLOCK_DAYS", 3)
         blocks = record_history(wh, project, DAYS[0], DAYS[-1])
         assert _snapshot(wh) == one_block

@@ -18,41 +18,28 @@ from orchestration.runner import run_build
 from segflow.evaluation.recorded import read_history, recorded_members
 from segflow.history.record import (
     EVENTS,
-    HISTORY_DAYS,
     HOT_HISTORY,
     MEMBERSHIP_HISTORY,
     record_history,
 )
 from segflow.publication.publish import BUILDS
-from segflow.segments.project import load_project
-from segflow.warehouse import Warehouse, open_warehouse
-from tests.conftest import (
-    ALL_ENGINES_SLOW_SPARK,
-    configure_project,
-    project_per_engine,
-    write_segments,
-)
-from tests.feedfiles import deliver
+from segflow.warehouse import open_warehouse
+from tests.conftest import ALL_ENGINES_SLOW_SPARK, project_per_engine
+from tests.history.timeline import forget_history, history_snapshot, timeline_project
 
-CUSTOMERS = (
-    ["customer_id", "email", "signup_date", "updated_at"],
-    [
-        ["K1", "k1@x.com", "2026-01-01", "2026-01-01 10:00"],
-        ["K2", "k2@x.com", "2026-01-01", "2026-01-01 10:00"],
-        ["K3", "k3@x.com", "2026-01-01", "2026-01-01 10:00"],  # never buys
-    ],
-)
-TRANSACTIONS = (
-    ["transaction_id", "line_id", "customer_id", "occurred_at", "product_id", "quantity", "amount"],
-    [
-        ["T1", "1", "K1", "2026-03-03 12:00", "P1", "1", "10.00"],
-        ["T2", "1", "K1", "2026-03-04 12:00", "P1", "1", "15.00"],
-        ["T3", "1", "K2", "2026-03-05 12:00", "P1", "2", "30.00"],
-        ["T4", "1", "K2", "2026-03-07 12:00", "P1", "1", "6.00"],
-        # 23:30 UTC on the 8th is 00:30 on the 9th in Berlin: K1 comes back on the 9th.
-        ["T5", "1", "K1", "2026-03-08T23:30:00Z", "P1", "1", "5.00"],
-    ],
-)
+CUSTOMERS = [
+    ["K1", "k1@x.com", "2026-01-01", "2026-01-01 10:00"],
+    ["K2", "k2@x.com", "2026-01-01", "2026-01-01 10:00"],
+    ["K3", "k3@x.com", "2026-01-01", "2026-01-01 10:00"],  # never buys
+]
+TRANSACTIONS = [
+    ["T1", "1", "K1", "2026-03-03 12:00", "P1", "1", "10.00"],
+    ["T2", "1", "K1", "2026-03-04 12:00", "P1", "1", "15.00"],
+    ["T3", "1", "K2", "2026-03-05 12:00", "P1", "2", "30.00"],
+    ["T4", "1", "K2", "2026-03-07 12:00", "P1", "1", "6.00"],
+    # 23:30 UTC on the 8th is 00:30 on the 9th in Berlin: K1 comes back on the 9th.
+    ["T5", "1", "K1", "2026-03-08T23:30:00Z", "P1", "1", "5.00"],
+]
 SEGMENTS = {
     "spend_tier": """title: Spend in the last 3 days
 hot: true
@@ -96,29 +83,7 @@ def timeline(request, tmp_path_factory):
 
 
 def _project(mp, root, engine, database):
-    settings = configure_project(mp, root, engine, database)
-    deliver(settings.landing_dir, "customers", "2026-03-10.csv", *CUSTOMERS)
-    deliver(settings.landing_dir, "products", "2026-01-01.csv", ["product_id"], [["P1"]])
-    deliver(settings.landing_dir, "transactions", "2026-03-10.csv", *TRANSACTIONS)
-    write_segments(settings, SEGMENTS)
-    run_build(settings, as_of=date(2026, 3, 10))
-    return settings, load_project(settings.segments_dir)
-
-
-def _snapshot(wh: Warehouse) -> dict[str, list[tuple]]:
-    orders = {
-        HOT_HISTORY: "segment, day",
-        EVENTS: "segment, day, customer_id, event",
-        MEMBERSHIP_HISTORY: "segment, tier, customer_id, valid_from",
-    }
-    return {
-        t: wh.query(f"select * from {wh.output_schema}.{t} order by {o}") for t, o in orders.items()
-    }
-
-
-def _forget(wh: Warehouse) -> None:
-    for table in (HOT_HISTORY, EVENTS, MEMBERSHIP_HISTORY, HISTORY_DAYS):
-        wh.execute(f"delete from {wh.output_schema}.{table}")
+    return timeline_project(mp, root, engine, database, CUSTOMERS, TRANSACTIONS, SEGMENTS)
 
 
 def test_a_tiered_hot_segment_is_recorded_as_worked_out_by_hand(timeline):
@@ -169,19 +134,19 @@ def test_a_tiered_range_in_blocks_or_day_by_day_equals_one_range(timeline, monke
     if settings.target == "spark":
         pytest.skip("the blocks run the SQL the range test holds on Spark")
     with open_warehouse(settings) as wh:
-        _forget(wh)
+        forget_history(wh)
         record_history(wh, project, DAYS[0], DAYS[-1])
-        one_range = _snapshot(wh)
-        _forget(wh)
+        one_range = history_snapshot(wh)
+        forget_history(wh)
         monkeypatch.setattr(history, "BLOCK_DAYS", 3)
         record_history(wh, project, DAYS[0], DAYS[-1])
-        in_blocks = _snapshot(wh)
+        in_blocks = history_snapshot(wh)
         monkeypatch.undo()
-        _forget(wh)
+        forget_history(wh)
         for day in DAYS:
             record_history(wh, project, day, day)
-        day_by_day = _snapshot(wh)
-        _forget(wh)
+        day_by_day = history_snapshot(wh)
+        forget_history(wh)
         record_history(wh, project, DAYS[0], date(2026, 3, 10))  # as the other tests expect
     assert in_blocks == one_range
     assert day_by_day == one_range
