@@ -170,11 +170,15 @@ def keep_aggregates(con: duckdb.DuckDBPyConnection, project: SegmentProject, wh:
     ctx = direct_context(D, retained)
     compiled = build_daily_models(features, macros_digest(wh.settings.dbt_project_dir))
     for model, built in zip(daily_models(features, ctx, rows="true"), compiled, strict=True):
-        con.execute(f"create or replace table {DAILY_SCHEMA}.{model.name} as {model.select}")
+        # in customer order, as a whole build writes them (dbt_project/macros/daily_aggregate.sql)
+        con.execute(
+            f"create or replace table {DAILY_SCHEMA}.{model.name} as "
+            f"select * from ({model.select}) as whole order by customer_id"
+        )
         con.execute(
             f"create or replace table {DAILY_SCHEMA}.{model.name}__state as select "
             f"'{built.definition_hash} {wh.settings.timezone}' as definition, "
-            "'benchmark' as build_run"
+            "'benchmark' as build_run, cast(0 as bigint) as unordered"
         )
     wh.ensure_tables(tables.PUBLICATION)
     out = wh.output_schema

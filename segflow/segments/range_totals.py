@@ -11,7 +11,8 @@ and counts are invertible, so for a day D of a range whose base day is B:
 
 Those changes are the rows of the range's days up to D and of the days a window leaves
 behind, grouped by customer (those with such rows: at 1M customers, most of them once a range
-runs for weeks), then joined to the base: no aggregate over all of history per day. A lifetime last or first day is the later or earlier of the base's and the range's.
+runs for weeks), then joined to the base: no aggregate over all of history per day. A
+lifetime last or first day is the later or earlier of the base's and the range's.
 
 What this leaves to `daily.features_from_daily_sql` (whole, per day): a source with a
 windowed last or first order or event (a maximum leaves no trace to subtract).

@@ -1,4 +1,5 @@
-"""A tiered hot segment's history on a hand-made timeline, on DuckDB and PostgreSQL.
+"""A tiered hot segment's history on a hand-made timeline, on DuckDB and PostgreSQL (and
+Spark, marked slow).
 
 `spend_tier` puts a customer in gold with 20 or more of revenue in the last 3 days, else in
 silver with 5 or more. Its members, tiers, events and membership intervals are worked out by
