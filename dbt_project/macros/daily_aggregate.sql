@@ -111,8 +111,10 @@
         {{ return(0) }}
     {%- endif -%}
     {%- set before = run_query('select unordered from ' ~ part.state).rows[0][0] -%}
-    {%- set added = run_query('select count(*) from ' ~ this ~ ' where occurred_on in (select day from ' ~ part.days ~ ')').rows[0][0] -%}
-    {%- set total = run_query('select count(*) from ' ~ this).rows[0][0] -%}
+    {#- One scan counts both: the re-done days' rows and the whole table. #}
+    {%- set counts = run_query('select count(d.day), count(*) from ' ~ this ~ ' as t left join (select distinct day from ' ~ part.days ~ ') as d on d.day = t.occurred_on').rows[0] -%}
+    {%- set added = counts[0] -%}
+    {%- set total = counts[1] -%}
     {%- if (before + added) * 10 <= total -%}
         {{ return(before + added) }}
     {%- endif -%}

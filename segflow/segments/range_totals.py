@@ -79,9 +79,9 @@ Prefixes = tuple[dict[str, str] | None, dict[str, str] | None]  # sales', events
 
 def _prefixes(features: list[Feature], prefixes: Prefixes) -> tuple[dict[str, str], dict[str, str]]:
     """Each source's line filter prefixes, those of its own features where none are given."""
-    return _source_prefixes(features, False, prefixes[0]), _source_prefixes(
-        features, True, prefixes[1]
-    )
+    sales = _source_prefixes(features, False, prefixes[0])
+    events = _source_prefixes(features, True, prefixes[1])
+    return sales, events
 
 
 def _source_prefixes(

@@ -28,7 +28,7 @@ from segflow.publication.publish import BUILDS
 from segflow.segments.project import load_project
 from segflow.warehouse import Warehouse, open_warehouse
 from tests.conftest import ALL_ENGINES, project_per_engine
-from tests.history.timeline import forget_history, history_snapshot, timeline_project
+from tests.history.timeline import BUILT_ON, forget_history, history_snapshot, timeline_project
 
 CUSTOMERS = [
     ["K1", "k1@x.com", "2026-01-01", "2026-01-01 10:00"],
@@ -94,9 +94,6 @@ def _table(wh: Warehouse, table: str, order: str) -> list[tuple]:
     return wh.query(f"select * from {wh.output_schema}.{table} order by {order}")
 
 
-_snapshot = history_snapshot
-
-
 def test_backfill_records_every_day_as_worked_out_by_hand(timeline):
     settings, project = timeline
     run_history(settings, DAYS[0], DAYS[-1])  # through Dagster, one run for the range
@@ -146,13 +143,13 @@ def test_rerunning_days_replaces_them_without_duplicates(timeline):
     settings, project = timeline
     with open_warehouse(settings) as wh:
         record_history(wh, project, DAYS[0], DAYS[-1])
-        before = _snapshot(wh)
+        before = history_snapshot(wh)
         record_history(wh, project, date(2026, 3, 5), date(2026, 3, 6))
         record_history(wh, project, date(2026, 3, 5), date(2026, 3, 5))
-        after = _snapshot(wh)
+        after = history_snapshot(wh)
     run_history(settings, date(2026, 3, 6), date(2026, 3, 6))  # a partition re-run in Dagster
     with open_warehouse(settings) as wh:
-        again = _snapshot(wh)
+        again = history_snapshot(wh)
     assert after == before
     assert again == before
 
@@ -236,7 +233,7 @@ def test_the_automatic_backfill_in_chunks_equals_one_range_and_resumes_after_a_f
     eight_days = settings.model_copy(update={"hot_backfill_days": 8})  # 03-02..03-09
 
     def hot_rows(wh: Warehouse) -> dict[str, list[tuple]]:
-        return {t: [r for r in rows if r[0] in hot] for t, rows in _snapshot(wh).items()}
+        return {t: [r for r in rows if r[0] in hot] for t, rows in history_snapshot(wh).items()}
 
     with open_warehouse(settings) as wh:
         forget_history(wh)
@@ -254,16 +251,16 @@ def test_the_automatic_backfill_in_chunks_equals_one_range_and_resumes_after_a_f
 
         monkeypatch.setattr(backfill, "record_history", second_chunk_fails)
         with pytest.raises(RuntimeError, match="the night ended"):
-            backfill_hot_segments(wh, project, date(2026, 3, 10), eight_days, chunk_days=3)
+            backfill_hot_segments(wh, project, BUILT_ON, eight_days, chunk_days=3)
         assert calls == [(DAYS[5], DAYS[7]), (DAYS[2], DAYS[4])]  # newest first
         # The first chunk stays; the next night records only the days still missing.
-        assert sorted(missing_days(wh, project, date(2026, 3, 10), eight_days)) == list(hot)
+        assert sorted(missing_days(wh, project, BUILT_ON, eight_days)) == list(hot)
         monkeypatch.setattr(backfill, "record_history", real)
-        done = backfill_hot_segments(wh, project, date(2026, 3, 10), eight_days, chunk_days=3)
+        done = backfill_hot_segments(wh, project, BUILT_ON, eight_days, chunk_days=3)
         assert [(r.first, r.last) for r in done] == [(DAYS[2], DAYS[4]), (DAYS[0], DAYS[1])]
         assert hot_rows(wh) == whole
-        assert missing_days(wh, project, date(2026, 3, 10), eight_days) == {}
-        record_history(wh, project, DAYS[0], date(2026, 3, 10))  # as the other tests expect
+        assert missing_days(wh, project, BUILT_ON, eight_days) == {}
+        record_history(wh, project, DAYS[0], BUILT_ON)  # as the other tests expect
 
 
 def test_a_failed_write_leaves_the_history_as_it_was(timeline, monkeypatch):
@@ -272,7 +269,7 @@ def test_a_failed_write_leaves_the_history_as_it_was(timeline, monkeypatch):
 
     with open_warehouse(settings) as wh:
         record_history(wh, project, DAYS[0], DAYS[-1])
-        before = _snapshot(wh)
+        before = history_snapshot(wh)
 
         def broken(*_args, **_kwargs):
             raise RuntimeError("disk full")
@@ -280,7 +277,7 @@ def test_a_failed_write_leaves_the_history_as_it_was(timeline, monkeypatch):
         monkeypatch.setattr(history, "_write_days", broken)
         with pytest.raises(RuntimeError, match="disk full"):
             record_history(wh, project, DAYS[0], DAYS[-1])
-        assert _snapshot(wh) == before
+        assert history_snapshot(wh) == before
 
 
 def test_a_range_in_blocks_equals_one_block_and_fails_whole(timeline, monkeypatch):
@@ -295,12 +292,12 @@ def test_a_range_in_blocks_equals_one_block_and_fails_whole(timeline, monkeypatc
     with open_warehouse(settings) as wh:
         forget_history(wh)
         record_history(wh, project, DAYS[0], DAYS[-1])
-        one_block = _snapshot(wh)
+        one_block = history_snapshot(wh)
         days = _table(wh, HISTORY_DAYS, "segment, day")
         forget_history(wh)
         monkeypatch.setattr(history, "BLOCK_DAYS", 3)
         blocks = record_history(wh, project, DAYS[0], DAYS[-1])
-        assert _snapshot(wh) == one_block
+        assert history_snapshot(wh) == one_block
         assert [r[:3] for r in _table(wh, HISTORY_DAYS, "segment, day")] == [r[:3] for r in days]
         assert blocks.history_rows == 2 * len(DAYS)  # two hot segments
 
@@ -316,10 +313,10 @@ def test_a_range_in_blocks_equals_one_block_and_fails_whole(timeline, monkeypatc
         monkeypatch.setattr(history, "_write_days", third_block_fails)
         # A day the first block would write again, so that a kept write would show
         wh.execute(f"delete from {wh.output_schema}.{HOT_HISTORY} where day = ?", (DAYS[0],))
-        before = _snapshot(wh)
+        before = history_snapshot(wh)
         with pytest.raises(RuntimeError, match="disk full"):
             record_history(wh, project, DAYS[0], DAYS[-1])
         assert written == [DAYS[0], DAYS[3], DAYS[6]]
-        assert _snapshot(wh) == before
+        assert history_snapshot(wh) == before
         monkeypatch.setattr(history, "_write_days", real)
-        record_history(wh, project, DAYS[0], date(2026, 3, 10))  # as the other tests expect
+        record_history(wh, project, DAYS[0], BUILT_ON)  # as the other tests expect

@@ -26,7 +26,7 @@ from segflow.history.record import (
 from segflow.publication.publish import BUILDS
 from segflow.warehouse import open_warehouse
 from tests.conftest import ALL_ENGINES_SLOW_SPARK, project_per_engine
-from tests.history.timeline import forget_history, history_snapshot, timeline_project
+from tests.history.timeline import BUILT_ON, forget_history, history_snapshot, timeline_project
 
 CUSTOMERS = [
     ["K1", "k1@x.com", "2026-01-01", "2026-01-01 10:00"],
@@ -148,7 +148,7 @@ def test_a_tiered_range_in_blocks_or_day_by_day_equals_one_range(timeline, monke
             record_history(wh, project, day, day)
         day_by_day = history_snapshot(wh)
         forget_history(wh)
-        record_history(wh, project, DAYS[0], date(2026, 3, 10))  # as the other tests expect
+        record_history(wh, project, DAYS[0], BUILT_ON)  # as the other tests expect
     assert in_blocks == one_range
     assert day_by_day == one_range
     assert len(one_range[HOT_HISTORY]) == len(DAYS)
