@@ -12,6 +12,8 @@
                 keys (the newest delivery wins per line, so a line can move between files);
     - products: the article master's attributes at the last build (sales only): the lines of
                 a product whose attributes changed are re-done;
+    - erased:   the erased customers at the last build: the rows of those erased since are
+                deleted (re-done days never hold an erased customer's rows);
     - state:    what the table was built with (the generated SQL's hash, which includes the
                 project's macros, and the time zone), the build run that last changed it, and
                 how many of its rows were inserted after it was last written in customer order.
@@ -26,7 +28,7 @@
 
     The days to re-do are deleted and inserted again in one transaction with the state, so
     a failed build leaves table and state as they were, and the next build re-does them.
-    Erased customers' rows are deleted on every build. On Spark (plain Parquet tables, no
+    On Spark (plain Parquet tables, no
     delete) the table is built whole every time. -#}
 
 {% macro segflow_daily_part(relation, part) -%}
@@ -132,7 +134,7 @@
     {%- set raw_rows = 'raw.' ~ feed -%}
     {%- set local_day = local_date('occurred_at') -%}
     {%- set part = {} -%}
-    {%- for name in ('files', 'files_now', 'changed', 'key_days', 'changed_keys', 'products', 'products_now', 'changed_products', 'days', 'read_keys', 'state') -%}
+    {%- for name in ('files', 'files_now', 'changed', 'key_days', 'changed_keys', 'products', 'products_now', 'changed_products', 'days', 'read_keys', 'erased', 'erased_now', 'state') -%}
         {%- do part.update({name: segflow_daily_part(this, name)}) -%}
     {%- endfor -%}
     {%- set is_sales = feed == 'transactions' -%}  {#- sales: products and spans too #}
@@ -143,6 +145,7 @@
     {{ run_hooks(pre_hooks, inside_transaction=True) }}
 
     {{ segflow_delivery_snapshot(part, feed, is_sales) }}
+    {{ segflow_daily_replace(part.erased_now, 'select customer_id from ' ~ ref('int_customers_erased')) }}
 
     {% if incremental %}
         {# Files with a new log row since the last build, and the keys and days they touch. #}
@@ -184,7 +187,11 @@
                 ~ ' and ' ~ this ~ '.transaction_id = spanning.transaction_id'
                 ~ ' and ' ~ this ~ '.spans <> (spanning.days > 1)') %}
         {% endif %}
-        {% do run_query('delete from ' ~ this ~ ' where customer_id in (select customer_id from ' ~ ref('stg_customers') ~ ' where is_erased)') %}
+        {# Customers erased since the last build: most nights none, and no scan of the table. #}
+        {%- set newly_erased = 'select customer_id from ' ~ part.erased_now ~ ' except select customer_id from ' ~ part.erased -%}
+        {% if run_query('select count(*) from (' ~ newly_erased ~ ') as newly').rows[0][0] > 0 %}
+            {% do run_query('delete from ' ~ this ~ ' where customer_id in (' ~ newly_erased ~ ')') %}
+        {% endif %}
     {% else %}
         {% do run_query('drop table if exists ' ~ this) %}
         {% call statement('main') -%}
@@ -201,7 +208,7 @@
        which direct queries compare with the build they read (segflow/evaluation/relations.py). #}
     {{ segflow_daily_replace(part.state, "select cast('" ~ segflow_daily_definition() ~ "' as varchar) as definition, cast('"
         ~ build_run ~ "' as varchar) as build_run, cast(" ~ unordered ~ " as bigint) as unordered") }}
-    {{ segflow_delivery_keep(part, ['files'] + (['products'] if is_sales else [])) }}
+    {{ segflow_delivery_keep(part, ['files', 'erased'] + (['products'] if is_sales else [])) }}
     {# This build's scratch tables. #}
     {% for name in ('changed', 'changed_keys', 'changed_products', 'days', 'read_keys') %}
         {% do run_query('drop table if exists ' ~ part[name]) %}

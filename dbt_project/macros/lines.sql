@@ -64,9 +64,8 @@ from newest_delivery
 {% macro is_erased_customer(alias) -%}
     exists (
         select 1
-        from {{ ref('stg_customers') }} as customers
-        where customers.customer_id = {{ alias }}.customer_id
-            and customers.is_erased
+        from {{ ref('int_customers_erased') }} as erased
+        where erased.customer_id = {{ alias }}.customer_id
     )
 {%- endmacro %}
 

@@ -150,7 +150,7 @@ def remove_erased_from_history(wh: Warehouse, build: Build) -> int:
     """Erasure applies to every day: drop erased customers' events and membership intervals
     (the recorded counts of hot_segment_history stay, docs/feeds.md)."""
     ensure_history_tables(wh)
-    erased = f"select customer_id from {build.slot}.int_customer_versions where is_erased"
+    erased = f"select customer_id from {build.slot}.int_customers_erased"
     removed = 0
     for table in (EVENTS, MEMBERSHIP_HISTORY):
         name = f"{wh.output_schema}.{table}"

@@ -182,6 +182,15 @@ def _lines(settings, name: str, rows: list[list[str]]) -> None:
     deliver(settings.landing_dir, "transactions", name, header, [[*r, ""] for r in rows])
 
 
+def _erased_rows(settings) -> dict[str, int]:
+    """The per-day aggregates' rows of G, the customer a night erases."""
+    with open_warehouse(settings) as wh:
+        return {
+            table: wh.scalar(f"select count(*) from {DAILY_SCHEMA}.{table} where customer_id = 'G'")
+            for table in ("int_daily_sales", "int_daily_events")
+        }
+
+
 def test_a_night_redoes_the_days_it_touched_and_equals_a_whole_rebuild(settings, monkeypatch):
     write_feeds(settings.landing_dir)
     write_segments(settings, SEGMENTS)
@@ -190,6 +199,7 @@ def test_a_night_redoes_the_days_it_touched_and_equals_a_whole_rebuild(settings,
     assert _members(settings, "buyers") == {"A", "B"}
     assert _members(settings, "nordlicht") == {"A"}
     assert _members(settings, "active") == {"A"}
+    assert _erased_rows(settings) == {"int_daily_sales": 2, "int_daily_events": 1}
 
     # A new day; a re-delivery of the first file that drops T5 and moves T4 by two days; a
     # later file that overrides T1's line to another day and adds a second day to T3; P2
@@ -246,10 +256,10 @@ def test_a_night_redoes_the_days_it_touched_and_equals_a_whole_rebuild(settings,
             f"select distinct spans from {DAILY_SCHEMA}.int_daily_sales where transaction_id = 'T3'"
         )
         assert spans == [(True,)]
-        erased_rows = wh.scalar(
-            f"select count(*) from {DAILY_SCHEMA}.int_daily_sales where customer_id = 'G'"
-        )
-        assert erased_rows == 0
+        for table in ("int_daily_sales", "int_daily_events"):  # the next night's "before"
+            erased = wh.query(f"select customer_id from {DAILY_SCHEMA}.{table}__erased")
+            assert sorted(erased) == [("E",), ("G",)]  # E since the fixture's first delivery
+    assert _erased_rows(settings) == {"int_daily_sales": 0, "int_daily_events": 0}
     assert _members(settings, "buyers") == {"A"}  # B's T5 is gone
     assert _members(settings, "active") == {"B"}
     assert "C" in _members(settings, "nordlicht")  # C's line of 03-30, 80 of Nordlicht

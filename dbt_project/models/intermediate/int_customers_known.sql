@@ -1,6 +1,7 @@
--- The customer ids that segments may use: in the customers feed and not erased.
+-- The customer ids that segments may use: in the customers feed and not erased (erasure
+-- marks every version of a customer, so the first version says it).
 select
     customer_id
-from {{ ref('stg_customers') }}
-group by customer_id
-having max(case when is_erased then 1 else 0 end) = 0
+from {{ ref('int_customer_versions') }}
+where version_number = 1
+    and not is_erased
