@@ -49,6 +49,14 @@
     {%- if existing is none or state is none -%}
         {{ return(false) }}
     {%- endif -%}
+    {#- Every part a night reads, or the whole table again (a part dropped by hand, or one an
+        older version of the materialization did not keep). -#}
+    {%- set parts = ['files', 'key_days', 'erased'] + (['products'] if config.require('feed') == 'transactions' else []) -%}
+    {%- for name in parts -%}
+        {%- if adapter.get_relation(this.database, this.schema, this.identifier ~ '__' ~ name) is none -%}
+            {{ return(false) }}
+        {%- endif -%}
+    {%- endfor -%}
     {%- set stored = run_query('select definition from ' ~ state) -%}
     {{ return(stored.rows | length == 1 and stored.rows[0][0] == segflow_daily_definition()) }}
 {%- endmacro %}
@@ -114,7 +122,7 @@
     {%- endif -%}
     {%- set before = run_query('select unordered from ' ~ part.state).rows[0][0] -%}
     {#- One scan counts both: the re-done days' rows and the whole table. #}
-    {%- set counts = run_query('select count(d.day), count(*) from ' ~ this ~ ' as t left join (select distinct day from ' ~ part.days ~ ') as d on d.day = t.occurred_on').rows[0] -%}
+    {%- set counts = run_query('select count(d.day), count(*) from ' ~ this ~ ' as t left join ' ~ part.days ~ ' as d on d.day = t.occurred_on').rows[0] -%}
     {%- set added = counts[0] -%}
     {%- set total = counts[1] -%}
     {%- if (before + added) * 10 <= total -%}

@@ -44,6 +44,7 @@ from segflow.segments.project import load_project
 # What the history reads: the day-independent models the evaluation starts from.
 UPSTREAM = [
     dg.AssetKey(["intermediate", "int_customer_versions"]),
+    dg.AssetKey(["intermediate", "int_customers_erased"]),  # erasure applies to the history
     dg.AssetKey(["intermediate", "int_sales_lines"]),
     dg.AssetKey(["intermediate", "int_events"]),
     dg.AssetKey(["staging", "stg_customer_attributes"]),
