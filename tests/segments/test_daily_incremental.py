@@ -187,7 +187,7 @@ def _erased_rows(settings) -> dict[str, int]:
     with open_warehouse(settings) as wh:
         return {
             table: wh.scalar(f"select count(*) from {DAILY_SCHEMA}.{table} where customer_id = 'G'")
-            for table in ("int_daily_sales", "int_daily_events")
+            for table in TABLES
         }
 
 
@@ -256,7 +256,7 @@ def test_a_night_redoes_the_days_it_touched_and_equals_a_whole_rebuild(settings,
             f"select distinct spans from {DAILY_SCHEMA}.int_daily_sales where transaction_id = 'T3'"
         )
         assert spans == [(True,)]
-        for table in ("int_daily_sales", "int_daily_events"):  # the next night's "before"
+        for table in TABLES:  # the next night's "before"
             erased = wh.query(f"select customer_id from {DAILY_SCHEMA}.{table}__erased")
             assert sorted(erased) == [("E",), ("G",)]  # E since the fixture's first delivery
     # G's sales days are re-done (the re-delivered file held them), its event day of 04-02
