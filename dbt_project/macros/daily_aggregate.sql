@@ -28,8 +28,7 @@
 
     The days to re-do are deleted and inserted again in one transaction with the state, so
     a failed build leaves table and state as they were, and the next build re-does them.
-    On Spark (plain Parquet tables, no
-    delete) the table is built whole every time. -#}
+    On Spark (plain Parquet tables, no delete) the table is built whole every time. -#}
 
 {% macro segflow_daily_part(relation, part) -%}
     {{ return(relation.incorporate(path={"identifier": relation.identifier ~ "__" ~ part})) }}
