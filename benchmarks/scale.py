@@ -14,7 +14,8 @@ each step but the builds in a process of its own so that each peak RSS is its ow
    build (the faster counts), over a plain copy of the build's lines made beforehand (a slot's
    `int_sales_lines` is a view of the versions segflow keeps); the analyst reads it too;
 3. a nightly build after one more day of deliveries: `dbt run` as of D + 1 into the other
-   slot, published;
+   slot, published; that slot's dbt target folder first gets the parse its build two nights
+   before would have left (untimed), so dbt parses as on every night but the first two;
 4. one query per segment as a competent analyst writes it by hand (benchmarks/analyst.py: a
    plain filtered aggregate per segment), each one's member count checked against segflow's;
 5. `preview` of five of the project's segments (their filters are in the kept per-day
@@ -55,7 +56,15 @@ from benchmarks import ingestion  # noqa: E402
 from benchmarks.analyst import analyst_queries  # noqa: E402
 from benchmarks.engines import postgres_database  # noqa: E402
 from benchmarks.memory import PeakRss  # noqa: E402
-from benchmarks.nightly import SEGMENT_MODELS, D, add_days, dbt_run, generate_raw, workspace  # noqa: E402
+from benchmarks.nightly import (  # noqa: E402
+    SEGMENT_MODELS,
+    D,
+    add_days,
+    dbt_parse,
+    dbt_run,
+    generate_raw,
+    workspace,
+)
 from benchmarks.segments import (  # noqa: E402
     PLAIN_LINES,
     floor_sql,
@@ -63,6 +72,7 @@ from benchmarks.segments import (  # noqa: E402
     plain_lines_statements,
 )
 from segflow.bi.sources import ensure_bi_sources  # noqa: E402
+from segflow.dbt import slot_target  # noqa: E402
 from segflow.evaluation.queries import preview  # noqa: E402
 from segflow.evaluation.relations import kept_daily  # noqa: E402
 from segflow.history.backfill import backfill_hot_segments  # noqa: E402
@@ -229,7 +239,8 @@ def publish_build(project_dir: Path, slot: str, run_id: str, as_of: date) -> Non
     """Publish the slot's build as a night does once its checks passed."""
     with open_warehouse(load_settings(dotenv=False)) as wh:
         record_build(wh, slot, run_id, as_of)
-        relations = model_relations(project_dir / "target" / "manifest.json", wh.output_schema)
+        manifest = project_dir / slot_target(slot) / "manifest.json"  # the build's own
+        relations = model_relations(manifest, wh.output_schema)
         with wh.transaction():
             publish(wh, Build(slot, run_id, as_of), relations)
 
@@ -312,6 +323,7 @@ def run_engine(
         add_days(con, customers, lines, first=NIGHT, days=1)
     if engine != "duckdb":
         copy_raw(scratch, copied)
+    dbt_parse(project_dir, "segflow_b")  # untimed: what the slot's last build left
     seconds, models, rss = dbt_run(project_dir, "segflow_b", NIGHT, threads, run_id="nightly")
     steps["nightly"] = Step(seconds, rss, {"segments": _segments_part(models), "models": models})
     publish_build(project_dir, "segflow_b", "nightly", NIGHT)

@@ -24,6 +24,13 @@ def manifest_path(project_dir: Path) -> Path:
     return project_dir / "target" / "manifest.json"
 
 
+def slot_target(slot: str, purpose: str = "build") -> Path:
+    """The dbt target folder (artifacts, logs, partial-parse state) of a slot's builds,
+    relative to the dbt project: the same folder every time, so that dbt parses only what
+    changed since the slot was last built (docs/stack.md)."""
+    return Path("target") / f"{slot}_{purpose}"
+
+
 def project_fingerprint(project_dir: Path) -> str:
     digest = hashlib.sha256()
     for name in _SOURCES:

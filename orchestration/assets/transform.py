@@ -13,6 +13,7 @@ from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_as
 
 from orchestration.resources import WarehouseResource, build_run_id, export_settings_for_dbt
 from segflow.bi.sources import ensure_bi_sources
+from segflow.dbt import slot_target
 from segflow.publication.publish import published_slot, record_build, start_build
 from segflow.segments.project import SegmentProject
 
@@ -114,13 +115,16 @@ def make_dbt_models(
             slot = start_build(wh, resume=resume)
             ensure_bi_sources(wh)  # the BI views read history tables (models/marts/bi)
         context.log.info(f"dbt build as of {as_of} into the build schema {slot}")
-        dbt_vars: dict[str, object] = {"as_of": as_of.isoformat()}
+        # D and the slot reach dbt as environment variables, and each slot keeps its own dbt
+        # target folder: dbt then parses only what changed since the slot's last build, not
+        # the whole project every night (macros/evaluation.sql, docs/stack.md).
+        os.environ["SEGFLOW_AS_OF"] = as_of.isoformat()
         os.environ["SEGFLOW_BUILD_SCHEMA"] = slot
         # The kept per-day aggregates note the build that changed them last: direct queries
         # read them only for that build (segflow/evaluation/relations.py, kept_daily).
         os.environ["SEGFLOW_BUILD_RUN"] = build_run_id(context.run)
         try:
-            yield from dbt.cli(["build", "--vars", json.dumps(dbt_vars)], context=context).stream()
+            yield from dbt.cli(["build"], context=context, target_path=slot_target(slot)).stream()
             if config.select and published is not None:
                 from segflow.publication.selective import carry_over
                 from segflow.segments.project import load_project
@@ -136,14 +140,16 @@ def make_dbt_models(
                 if kept.carried:
                     # The tables built from the segments' rows and stats (the dashboards'
                     # overlap and insights) read the carried segments as published now.
-                    dbt_vars["carried_segments"] = kept.carried
+                    carried = {"carried_segments": kept.carried}
                     dbt.cli(
-                        ["build", "--vars", json.dumps(dbt_vars), *CARRIED_READERS],
+                        ["build", "--vars", json.dumps(carried), *CARRIED_READERS],
                         manifest=manifest,
+                        # its own folder: other vars, which would re-parse the slot's next build
+                        target_path=slot_target(slot, "carried"),
                     ).wait()
         finally:
-            del os.environ["SEGFLOW_BUILD_SCHEMA"]
-            del os.environ["SEGFLOW_BUILD_RUN"]
+            for name in ("SEGFLOW_AS_OF", "SEGFLOW_BUILD_SCHEMA", "SEGFLOW_BUILD_RUN"):
+                del os.environ[name]
         with warehouse.connect() as wh:
             record_build(wh, slot, build_run_id(context.run), as_of)
 
