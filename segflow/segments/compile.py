@@ -232,7 +232,7 @@ def render(project: SegmentProject, segments_source: str, macros: str = "") -> d
     names = [(n, project.definition(n).kind == "tiered") for n in sorted(project.segments)]
     # A view: building it costs nothing, and a filter on `segment` reads only that table.
     files["segment_membership.sql"] = _sql(
-        every, membership_sql(names, ctx), "{{ config(materialized='view') }}"
+        every, membership_sql(names, ctx), "{{ config(materialized='segment_view') }}"
     )
     files["segment_membership.yml"] = _model_yml(
         every,

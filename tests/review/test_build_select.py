@@ -67,7 +67,7 @@ def test_select_rebuilds_the_selection_and_keeps_the_rest(project):
     dbt_project = project.dbt_project_dir / "dbt_project.yml"
     text = dbt_project.read_text()
     dbt_project.write_text(
-        text.replace("+materialized: view\n\nflags", "+materialized: table\n\nflags")
+        text.replace("+materialized: segment_view\n\nflags", "+materialized: table\n\nflags")
     )
     assert dbt_project.read_text() != text
     # Carried again, from the view of the kept copy, into the other slot (emptied first)
