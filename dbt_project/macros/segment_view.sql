@@ -3,10 +3,14 @@
     dbt's own creates the view under a temporary name, renames an existing relation aside,
     renames the new one into place and drops the old one: five statements and two commits
     for each of a hundred views. A build's slot starts empty (segflow/publication/publish.py),
-    so there is nothing to move aside: here one `create view`, and where a relation of that
-    name exists (a re-executed run, `dbt run` by hand in place) it is dropped first, with
-    dependents as dbt's own does, in the same transaction. At 1M customers on DuckDB the
-    nightly build took 15.4-17.0 s against 16.5-18.4 s with dbt's `view` (docs/stack.md). -#}
+    so there is nothing to move aside: here one `create view`. Where a relation of that name
+    exists (a re-executed run, `dbt run` by hand in place) it is dropped first, with its
+    dependents as dbt's own does: in the same transaction on PostgreSQL; on DuckDB and Spark
+    the drop commits first, so a failed create leaves no view, in the unpublished slot a
+    re-executed run builds into. Code that tests for the name `view` does not see these as
+    views: dagster-dbt's row counts (segflow fetches none) and dbt-spark's copy of grants
+    (segflow sets none). At 1M customers on DuckDB the nightly build took 15.4-17.0 s
+    against 16.5-18.4 s with dbt's `view` (docs/stack.md). -#}
 {% materialization segment_view, default %}
     {%- set existing = load_cached_relation(this) -%}
     {%- set target_relation = this.incorporate(type='view') -%}

@@ -118,11 +118,15 @@ def make_dbt_models(
         # D and the slot reach dbt as environment variables, and each slot keeps its own dbt
         # target folder: dbt then parses only what changed since the slot's last build, not
         # the whole project every night (macros/evaluation.sql, docs/stack.md).
-        os.environ["SEGFLOW_AS_OF"] = as_of.isoformat()
-        os.environ["SEGFLOW_BUILD_SCHEMA"] = slot
         # The kept per-day aggregates note the build that changed them last: direct queries
         # read them only for that build (segflow/evaluation/relations.py, kept_daily).
-        os.environ["SEGFLOW_BUILD_RUN"] = build_run_id(context.run)
+        build_env = {
+            "SEGFLOW_AS_OF": as_of.isoformat(),
+            "SEGFLOW_BUILD_SCHEMA": slot,
+            "SEGFLOW_BUILD_RUN": build_run_id(context.run),
+        }
+        before = {name: os.environ.get(name) for name in build_env}
+        os.environ.update(build_env)
         try:
             yield from dbt.cli(["build"], context=context, target_path=slot_target(slot)).stream()
             if config.select and published is not None:
@@ -148,8 +152,11 @@ def make_dbt_models(
                         target_path=slot_target(slot, "carried"),
                     ).wait()
         finally:
-            for name in ("SEGFLOW_AS_OF", "SEGFLOW_BUILD_SCHEMA", "SEGFLOW_BUILD_RUN"):
-                del os.environ[name]
+            for name, value in before.items():
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value
         with warehouse.connect() as wh:
             record_build(wh, slot, build_run_id(context.run), as_of)
 
