@@ -55,7 +55,7 @@ from segflow.bi.sources import ensure_bi_sources  # noqa: E402
 from segflow.dbt import dbt_executable, slot_target  # noqa: E402
 from segflow.segments.compile import compile_project  # noqa: E402
 from segflow.segments.project import load_project  # noqa: E402
-from segflow.settings import load_settings  # noqa: E402
+from segflow.settings import Settings, load_settings  # noqa: E402
 from segflow.warehouse import open_warehouse, tables  # noqa: E402
 
 D = date(2026, 11, 22)
@@ -206,7 +206,7 @@ def dbt_run(
     start = time.perf_counter()
     dbt = subprocess.Popen(
         [*_dbt("run", project_dir, slot), "--threads", str(threads), "--quiet"],
-        env=_dbt_env(slot, as_of, run_id),
+        env=_dbt_env(settings, slot, as_of, run_id),
         cwd=project_dir,
     )
     with PeakRss(dbt.pid) as peak:
@@ -225,7 +225,7 @@ def dbt_parse(project_dir: Path, slot: str) -> None:
     the first two does (only what changed), not as the slot's first build ever does."""
     subprocess.run(
         [*_dbt("parse", project_dir, slot), "--quiet"],
-        env=_dbt_env(slot, None, "parse"),
+        env=_dbt_env(load_settings(dotenv=False), slot, None, "parse"),
         cwd=project_dir,
         check=True,
     )
@@ -238,11 +238,11 @@ def _dbt(command: str, project_dir: Path, slot: str) -> list[str]:
     return [dbt_executable(), command, *folders, "--target-path", str(slot_target(slot))]
 
 
-def _dbt_env(slot: str, as_of: date | None, run_id: str) -> dict[str, str]:
+def _dbt_env(settings: Settings, slot: str, as_of: date | None, run_id: str) -> dict[str, str]:
     day = {"SEGFLOW_AS_OF": as_of.isoformat()} if as_of else {}
     return {
         **os.environ,
-        **load_settings(dotenv=False).dbt_env(),
+        **settings.dbt_env(),
         **day,
         "SEGFLOW_BUILD_SCHEMA": slot,
         "SEGFLOW_BUILD_RUN": run_id,
