@@ -400,11 +400,17 @@ with grid as (
 
 counts as (
 
-    select m.segment, {date_literal(origin)} + o.i as day, count(*) as members
-    from {RANGE_MEMBERS} as m
+    -- each mask once with how many members have it: most members have one of a few masks
+    -- (every day of the block, say), so its days are counted once, not once per member
+    select m.segment, {date_literal(origin)} + o.i as day, sum(m.members) as members
+    from (
+        select segment, days, count(*) as members
+        from {RANGE_MEMBERS}
+        where segment in ({names})
+        group by segment, days
+    ) as m
     cross join ({_offsets((last - origin).days + 1)}) as o
-    where m.segment in ({names})
-        and o.i >= {(first - origin).days}
+    where o.i >= {(first - origin).days}
         and ((m.days >> o.i) & 1) = 1
     group by m.segment, o.i
 
