@@ -260,11 +260,12 @@ def _packed_masks(
 
     Grouping a row per customer and day into a row per customer costs per aggregate: ORing
     each column's day bit (`bit_or` per column) took twice as long as ORing a few words that
-    hold every column's flag of several days (measured at 1M customers, docs/stack.md). Word
-    `w{g}_{h}` holds the flags of column group g (at most WORD_BITS columns) for the days
-    h * per to h * per + per - 1 of the statement, `size` bits a day; a column's mask then takes
-    its bit of each day to the day's bit of the block (`first_bit` + the day's number), and is
-    null when the customer is never in it, as a `bit_or` of no member would be."""
+    hold every column's flag of several days (measured at 1M customers, docs/decisions.md).
+    Word `w{g}_{h}` holds the flags of column group g (at most WORD_BITS columns) for the days
+    h to h + per - 1 of the statement (h a multiple of per), `size` bits a day; a column's
+    mask then takes its bit of each day to the day's bit of the block (`first_bit` + the
+    day's number), and is null when the customer is never in it, as a `bit_or` of no member
+    would be."""
     day = days_between_sql(dialect, "as_of", date_literal(first))
     words: list[str] = []
     masks: list[str] = []
