@@ -266,7 +266,7 @@ def _packed_masks(
     mask then takes its bit of each day to the day's bit of the block (`first_bit` + the
     day's number), and is null when the customer is never in it, as a `bit_or` of no member
     would be."""
-    day = days_between_sql(dialect, "as_of", date_literal(first))
+    day = _day_number(dialect, first, "as_of")
     words: list[str] = []
     masks: list[str] = []
     for g in range(0, len(columns), WORD_BITS):
@@ -292,9 +292,9 @@ def _packed_masks(
     return ",\n    ".join(words), ",\n    ".join(masks)
 
 
-def _day_number(wh: Warehouse, origin: date, day: str) -> str:
+def _day_number(dialect: str, origin: date, day: str) -> str:
     """The SQL for the number of days from `origin` to the date `day` (a mask's bit)."""
-    return days_between_sql(wh.dialect, day, date_literal(origin))
+    return days_between_sql(dialect, day, date_literal(origin))
 
 
 def _offsets(days: int) -> str:
@@ -379,7 +379,7 @@ def _write_hot_history(
 ) -> int:
     schema = wh.output_schema
     origin = _mask_origin(first)
-    day_no = _day_number(wh, origin, "lines.occurred_on")
+    day_no = _day_number(wh.dialect, origin, "lines.occurred_on")
     f, l_ = date_literal(first), date_literal(last)
     names = _names_list(hot)
     wh.execute(
