@@ -265,7 +265,8 @@ def _packed_masks(
     h to h + per - 1 of the statement (h a multiple of per), `size` bits a day; a column's
     mask then takes its bit of each day to the day's bit of the block (`first_bit` + the
     day's number), and is null when the customer is never in it, as a `bit_or` of no member
-    would be."""
+    would be. A word of days without a row of the customer is 0, not null, once per word
+    rather than once per day and column it is read for."""
     day = _day_number(dialect, first, "as_of")
     words: list[str] = []
     masks: list[str] = []
@@ -279,13 +280,12 @@ def _packed_masks(
         )
         for h in range(0, days, per):
             words.append(
-                f"bit_or(case when {day} between {h} and {h + per - 1} "
-                f"then ({flags}) << ({size} * ({day} - {h})) end) as w{g}_{h}"
+                f"coalesce(bit_or(case when {day} between {h} and {h + per - 1} "
+                f"then ({flags}) << ({size} * ({day} - {h})) end), 0) as w{g}_{h}"
             )
         for j, c in enumerate(group):
             bits = " | ".join(
-                f"(((coalesce(w{g}_{i - i % per}, 0) >> {size * (i % per) + j}) & 1) "
-                f"<< {first_bit + i})"
+                f"(((w{g}_{i - i % per} >> {size * (i % per) + j}) & 1) << {first_bit + i})"
                 for i in range(days)
             )
             masks.append(f"nullif({bits}, 0) as {c.column}")
