@@ -219,6 +219,37 @@ def dbt_run(
     return seconds, models, peak.gb
 
 
+def dbt_test(
+    project_dir: Path, slot: str, as_of: date, threads: int
+) -> tuple[float, dict[str, float], float]:
+    """Seconds for `dbt test` of the slot's build: the data tests a build's `dbt build` runs
+    beside the models (orchestration/assets/transform.py), each test's own seconds by what it
+    tests (`<test>: <model>`, a segment's `seg_*`; summed), and dbt's peak RSS in GB."""
+    settings = load_settings(dotenv=False)
+    start = time.perf_counter()
+    dbt = subprocess.Popen(
+        [*_dbt("test", project_dir, slot), "--threads", str(threads), "--quiet"],
+        env=_dbt_env(settings, slot, as_of, "test"),
+        cwd=project_dir,
+    )
+    with PeakRss(dbt.pid) as peak:
+        dbt.wait()
+    seconds = time.perf_counter() - start
+    if dbt.returncode != 0:
+        raise SystemExit(f"dbt test of {slot} failed (exit {dbt.returncode})")
+    target = project_dir / slot_target(slot)
+    results = json.loads((target / "run_results.json").read_text())["results"]
+    nodes = json.loads((target / "manifest.json").read_text())["nodes"]
+    tests: dict[str, float] = {}
+    for result in results:
+        node = nodes[result["unique_id"]]
+        model = (node.get("attached_node") or "").split(".")[-1]
+        kind = node["test_metadata"]["name"] if node.get("test_metadata") else node["name"]
+        key = f"{kind}: {'seg_*' if model.startswith('seg_') else model}"
+        tests[key] = tests.get(key, 0.0) + result["execution_time"]
+    return seconds, tests, peak.gb
+
+
 def dbt_parse(project_dir: Path, slot: str) -> None:
     """Leave in the slot's dbt target folder what its build two nights before would have
     left: the project parsed for the slot. A measured night then parses as every night but

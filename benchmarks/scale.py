@@ -16,6 +16,7 @@ each step but the builds in a process of its own so that each peak RSS is its ow
 3. a nightly build after one more day of deliveries: `dbt run` as of D + 1 into the other
    slot, published; that slot's dbt target folder first gets the parse its build two nights
    before would have left (untimed), so dbt parses as on every night but the first two;
+   then that night's data tests, `dbt test` of the slot (a build runs `dbt build`: both);
 4. one query per segment as a competent analyst writes it by hand (benchmarks/analyst.py: a
    plain filtered aggregate per segment), each one's member count checked against segflow's;
 5. `preview` of five of the project's segments (their filters are in the kept per-day
@@ -62,6 +63,7 @@ from benchmarks.nightly import (  # noqa: E402
     add_days,
     dbt_parse,
     dbt_run,
+    dbt_test,
     generate_raw,
     workspace,
 )
@@ -326,6 +328,8 @@ def run_engine(
     dbt_parse(project_dir, "segflow_b")  # untimed: what the slot's last build left
     seconds, models, rss = dbt_run(project_dir, "segflow_b", NIGHT, threads, run_id="nightly")
     steps["nightly"] = Step(seconds, rss, {"segments": _segments_part(models), "models": models})
+    seconds, tests, rss = dbt_test(project_dir, "segflow_b", NIGHT, threads)
+    steps["tests"] = Step(seconds, rss, {"tests": tests})
     publish_build(project_dir, "segflow_b", "nightly", NIGHT)
     run_step("plain", "segflow_b", workdir)
     floors.append(run_step("floor", "segflow_b", workdir))
@@ -369,6 +373,7 @@ ROWS = [
     Row("first build (`dbt run`, every model)", "first", "floor", ""),
     Row("nightly build, one more day (`dbt run`, every model)", "nightly", "floor", "≤ 1.5× floor"),
     Row("  its segments' models (dbt's times, summed)", "nightly.segments", "floor", ""),
+    Row("  its data tests (`dbt test`: a build's `dbt build` runs both)", "tests", "floor", ""),
     Row("one hand-written query per segment (100)", "analyst", "by hand", "nightly ≥ 10× faster"),
     Row("backfill of 10 hot segments (days: below)", "backfill", "nightly", "365 d ≤ 20× nightly"),
     Row("`preview`, slowest of 5 kept segments", "preview", "", "≤ 1 s"),
@@ -454,6 +459,12 @@ def report(results: dict[str, tuple[int, dict[str, Step]]]) -> None:
             + ", ".join(f"{m} {s:.2f} s" for m, s in slowest)
             + "; the lines and events it keeps: "
             + ", ".join(f"{m} {models[m]:.2f} s" for m in ("int_sales_lines", "int_events"))
+        )
+        tests = steps["tests"].detail["tests"]
+        slowest = sorted(tests.items(), key=lambda t: -t[1])[:8]
+        print(
+            f"{engine}: the nightly build's data tests, the slowest kinds (dbt's own times, "
+            f"summed): " + ", ".join(f"{t} {s:.2f} s" for t, s in slowest)
         )
 
 
