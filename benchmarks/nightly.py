@@ -200,23 +200,12 @@ def dbt_run(
     `run_id` (what the per-day aggregates record as the build that changed them), dbt's own
     seconds per model, and dbt's peak RSS in GB (the whole build on DuckDB, which runs in
     dbt's process; the client's only on a server engine)."""
-    settings = load_settings(dotenv=False)
-    with open_warehouse(settings) as wh:
+    with open_warehouse(load_settings(dotenv=False)) as wh:
         wh.drop_schema(slot)
-    start = time.perf_counter()
-    dbt = subprocess.Popen(
-        [*_dbt("run", project_dir, slot), "--threads", str(threads), "--quiet"],
-        env=_dbt_env(settings, slot, as_of, run_id),
-        cwd=project_dir,
-    )
-    with PeakRss(dbt.pid) as peak:
-        dbt.wait()
-    seconds = time.perf_counter() - start
-    if dbt.returncode != 0:
-        raise SystemExit(f"dbt run into {slot} failed (exit {dbt.returncode})")
+    seconds, rss = _timed_dbt("run", project_dir, slot, as_of, threads, run_id)
     results = json.loads((project_dir / slot_target(slot) / "run_results.json").read_text())
     models = {r["unique_id"].split(".")[-1]: r["execution_time"] for r in results["results"]}
-    return seconds, models, peak.gb
+    return seconds, models, rss
 
 
 def dbt_test(
@@ -225,29 +214,39 @@ def dbt_test(
     """Seconds for `dbt test` of the slot's build: the data tests a build's `dbt build` runs
     beside the models (orchestration/assets/transform.py), each test's own seconds by what it
     tests (`<test>: <model>`, a segment's `seg_*`; summed), and dbt's peak RSS in GB."""
-    settings = load_settings(dotenv=False)
-    start = time.perf_counter()
-    dbt = subprocess.Popen(
-        [*_dbt("test", project_dir, slot), "--threads", str(threads), "--quiet"],
-        env=_dbt_env(settings, slot, as_of, "test"),
-        cwd=project_dir,
-    )
-    with PeakRss(dbt.pid) as peak:
-        dbt.wait()
-    seconds = time.perf_counter() - start
-    if dbt.returncode != 0:
-        raise SystemExit(f"dbt test of {slot} failed (exit {dbt.returncode})")
+    seconds, rss = _timed_dbt("test", project_dir, slot, as_of, threads, "test")
     target = project_dir / slot_target(slot)
     results = json.loads((target / "run_results.json").read_text())["results"]
     nodes = json.loads((target / "manifest.json").read_text())["nodes"]
     tests: dict[str, float] = {}
     for result in results:
         node = nodes[result["unique_id"]]
-        model = (node.get("attached_node") or "").split(".")[-1]
+        # model.segflow.<model>, or a source's test: source.segflow.raw.<table>
+        tested = node.get("attached_node") or node["depends_on"]["nodes"][0]
+        model = ".".join(tested.split(".")[2:])
         kind = node["test_metadata"]["name"] if node.get("test_metadata") else node["name"]
         key = f"{kind}: {'seg_*' if model.startswith('seg_') else model}"
         tests[key] = tests.get(key, 0.0) + result["execution_time"]
-    return seconds, tests, peak.gb
+    return seconds, tests, rss
+
+
+def _timed_dbt(
+    command: str, project_dir: Path, slot: str, as_of: date, threads: int, run_id: str
+) -> tuple[float, float]:
+    """Seconds and peak RSS in GB of one dbt command on the slot, as a build runs it."""
+    settings = load_settings(dotenv=False)
+    start = time.perf_counter()
+    dbt = subprocess.Popen(
+        [*_dbt(command, project_dir, slot), "--threads", str(threads), "--quiet"],
+        env=_dbt_env(settings, slot, as_of, run_id),
+        cwd=project_dir,
+    )
+    with PeakRss(dbt.pid) as peak:
+        dbt.wait()
+    seconds = time.perf_counter() - start
+    if dbt.returncode != 0:
+        raise SystemExit(f"dbt {command} of {slot} failed (exit {dbt.returncode})")
+    return seconds, peak.gb
 
 
 def dbt_parse(project_dir: Path, slot: str) -> None:
