@@ -110,6 +110,11 @@ def _model_yml(
     return "\n".join(lines) + "\n"
 
 
+def _in_population() -> dict:
+    """The data test that a column's customers are in the population at D."""
+    return {"relationships": {"arguments": {"to": f"ref('{POPULATION}')", "field": "customer_id"}}}
+
+
 def _sql(source: str, body: str, config: str = "") -> str:
     return SQL_HEADER.format(source=source) + (config + "\n" if config else "") + "\n" + body + "\n"
 
@@ -183,7 +188,11 @@ def render(project: SegmentProject, segments_source: str, macros: str = "") -> d
         FLAGS,
         "Every segment evaluated in one pass over the population at D: m_<segment> is true "
         "for members, t_<segment> holds a tiered segment's tier.",
-        [("customer_id", "", ["unique", "not_null"])],
+        # Once here for every segment: each seg_<name> is a filter of these rows.
+        [
+            ("customer_id", "", ["unique", "not_null", _in_population()]),
+            ("as_of", "", ["not_null"]),
+        ],
     )
     catalog_rows = []
     for name in project.ordered():
@@ -191,24 +200,14 @@ def render(project: SegmentProject, segments_source: str, macros: str = "") -> d
         definition = project.definition(name)
         source = f"{segments_source}/{loaded.path.name}"
         files[f"seg_{name}.sql"] = _sql(source, segment_sql(name, definition.kind == "tiered", ctx))
-        columns = [
-            (
-                "customer_id",
-                "",
-                [
-                    "unique",
-                    "not_null",
-                    {
-                        "relationships": {
-                            "arguments": {"to": f"ref('{POPULATION}')", "field": "customer_id"}
-                        }
-                    },
-                ],
-            )
-        ]
+        # No data tests: a segment's rows are the flags' rows where its m_<name> holds, so
+        # its key, its members' place in the population, its date and a tiered segment's tier
+        # (m_<name> is "tier is not null") follow from the flags' own tests. A test per
+        # segment cost a query per segment every night (docs/decisions.md, Scale).
+        columns: list[tuple[str, str, list]] = [("customer_id", "", [])]
         if definition.kind == "tiered":
-            columns.append(("tier", "The first tier whose condition holds.", ["not_null"]))
-        columns.append(("as_of", "", ["not_null"]))
+            columns.append(("tier", "The first tier whose condition holds.", []))
+        columns.append(("as_of", "", []))
         files[f"seg_{name}.yml"] = _model_yml(
             source,
             f"seg_{name}",
@@ -238,8 +237,9 @@ def render(project: SegmentProject, segments_source: str, macros: str = "") -> d
         every,
         "segment_membership",
         "One row per segment and member, as of each segment's build date.",
+        # No test of (segment, customer_id) as a key: each segment's rows are tested unique
+        # on customer_id, and each segment's rows carry its own name.
         [("segment", "", ["not_null"]), ("customer_id", "", ["not_null"])],
-        tests=[{"unique_combination": {"arguments": {"columns": ["segment", "customer_id"]}}}],
     )
     # Tables whatever the seg_<name> models are: `build --select` replaces their rows
     files["segment_stats.sql"] = _sql(every, stats_sql(sorted(project.segments), ctx), table)
