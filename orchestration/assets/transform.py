@@ -9,7 +9,13 @@ from typing import Any
 
 import dagster as dg
 from dagster._utils.tags import is_valid_tag_key
-from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
+from dagster_dbt import (
+    DagsterDbtTranslator,
+    DagsterDbtTranslatorSettings,
+    DbtCliResource,
+    DbtProject,
+    dbt_assets,
+)
 
 from orchestration.resources import WarehouseResource, build_run_id, export_settings_for_dbt
 from segflow.bi.sources import ensure_bi_sources
@@ -43,10 +49,11 @@ def dagster_owner(owner: str) -> str:
 
 class SegflowTranslator(DagsterDbtTranslator):
     """Groups by the dbt project's folders; a segment's model carries the segment's owner and
-    tags (its YAML's `owner` and `tags`) as Dagster owners and tags."""
+    tags (its YAML's `owner` and `tags`) as Dagster owners and tags. The dbt tests of the raw
+    sources (the big feeds' required fields) are checks of the ingestion assets."""
 
     def __init__(self, segments: SegmentProject | None = None):
-        super().__init__()
+        super().__init__(DagsterDbtTranslatorSettings(enable_source_tests_as_checks=True))
         self.segments = segments
 
     def _definition(self, props: Mapping[str, Any]):

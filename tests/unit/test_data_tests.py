@@ -7,11 +7,16 @@ view that deduplicates all of history, costs a night as much as the models do at
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import yaml
 
+from segflow.feeds import FEEDS
 from segflow.segments.compile import render
 from segflow.segments.project import load_project
 from segflow.settings import PROJECT_ROOT
+
+STAGING = PROJECT_ROOT / "dbt_project" / "models" / "staging"
 
 
 def _models(files: dict[str, str]) -> dict[str, dict]:
@@ -60,3 +65,22 @@ def test_membership_is_not_tested_again_as_a_key():
     membership = _generated()["segment_membership"]
     assert "data_tests" not in membership
     assert _column_tests(membership) == {"segment": ["not_null"], "customer_id": ["not_null"]}
+
+
+def _yml(path: Path) -> dict:
+    return yaml.safe_load(path.read_text(encoding="utf-8"))
+
+
+def test_the_big_feeds_required_fields_are_tested_on_the_rows_as_loaded():
+    (raw,) = _yml(STAGING / "__sources.yml")["sources"]
+    tables = {t["name"]: t for t in raw["tables"]}
+    tested = {"transactions": ["transaction_id", "line_id", "occurred_at"]}
+    tested["events"] = ["event_id", "customer_id", "event_type"]
+    for feed, columns in tested.items():
+        tests = {c["name"]: c.get("data_tests", []) for c in tables[feed]["columns"]}
+        assert tests == {c: ["not_null"] for c in columns}
+        assert set(columns) <= set(FEEDS[feed].required)  # ingestion's own rule, checked
+    for staging in ("stg_transactions", "stg_events"):
+        (model,) = _yml(STAGING / f"{staging}.yml")["models"]
+        assert "data_tests" not in model
+        assert all("data_tests" not in c for c in model["columns"])
