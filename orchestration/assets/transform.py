@@ -108,6 +108,13 @@ def make_dbt_models(
         # the history step publishes this build (segflow/publication/publish.py). A build is published
         # whole, so a selection of models only makes sense to finish a failed run's build.
         models = set(context.assets_def.node_keys_by_output_name.values())  # not only selected
+        if not context.selected_asset_keys and all(
+            check.asset_key not in models for check in context.selected_asset_check_keys
+        ):
+            # Only the raw sources' tests, checks of the ingestion assets (`raw/*` materialized
+            # on their own, or their checks executed): they read the loaded rows, no build.
+            yield from dbt.cli(["test"], context=context).stream()
+            return
         resume = context.selected_asset_keys != models
         if resume and context.run.root_run_id is None:
             raise dg.Failure(

@@ -393,6 +393,33 @@ def test_materializing_a_selection_of_models_is_refused_with_the_reason(publishe
     assert _published_state(published) == before
 
 
+def test_an_ingestion_asset_materialized_alone_runs_its_raw_source_checks_and_no_build(
+    published,
+):
+    # The big feeds' required fields are dbt tests of the raw sources, checks of `raw/*`:
+    # selecting the asset selects them, and they run without a build.
+    before = _published_state(published)
+    with dg.DagsterInstance.get() as instance:
+        result = _build_job().execute_in_process(
+            run_config={"ops": build_run_config([], as_of=D4)["ops"], "loggers": {"progress": {}}},
+            instance=instance,
+            asset_selection=[dg.AssetKey(["raw", "transactions"])],
+        )
+    assert result.success
+    checks = {
+        e.asset_check_evaluation_data.check_name: e.asset_check_evaluation_data.passed
+        for e in result.all_events
+        if e.event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION
+    }
+    assert checks == {
+        f"source_not_null_raw_transactions_{column}": True
+        for column in ("transaction_id", "line_id", "occurred_at")
+    }
+    materialized = {e.asset_key for e in result.all_events if e.is_step_materialization}
+    assert materialized == {dg.AssetKey(["raw", "transactions"])}
+    assert _published_state(published) == before
+
+
 def test_a_cli_run_waits_for_no_one_but_refuses_while_another_run_is_in_progress(published):
     before = _published_state(published)
     with dg.DagsterInstance.get() as instance:
