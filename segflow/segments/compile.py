@@ -237,8 +237,8 @@ def render(project: SegmentProject, segments_source: str, macros: str = "") -> d
         every,
         "segment_membership",
         "One row per segment and member, as of each segment's build date.",
-        # No test of (segment, customer_id) as a key: each segment's rows are tested unique
-        # on customer_id, and each segment's rows carry its own name.
+        # No test of (segment, customer_id) as a key: each segment's rows are flags' rows,
+        # unique on customer_id (the flags' key test), and each carries its own name.
         [("segment", "", ["not_null"]), ("customer_id", "", ["not_null"])],
     )
     # Tables whatever the seg_<name> models are: `build --select` replaces their rows
