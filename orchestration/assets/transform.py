@@ -113,7 +113,9 @@ def make_dbt_models(
         ):
             # Only the raw sources' tests, checks of the ingestion assets (`raw/*` materialized
             # on their own, or their checks executed): they read the loaded rows, no build.
-            yield from dbt.cli(["test"], context=context).stream()
+            # One folder for them, as for a slot's builds: dbt's own default is a new one a run.
+            checks_target = slot_target("raw", "checks")
+            yield from dbt.cli(["test"], context=context, target_path=checks_target).stream()
             return
         resume = context.selected_asset_keys != models
         if resume and context.run.root_run_id is None:

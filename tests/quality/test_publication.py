@@ -418,6 +418,10 @@ def test_an_ingestion_asset_materialized_alone_runs_its_raw_source_checks_and_no
     materialized = {e.asset_key for e in result.all_events if e.is_step_materialization}
     assert materialized == {dg.AssetKey(["raw", "transactions"])}
     assert _published_state(published) == before
+    # in one folder of its own, not a new one per run
+    target = published.dbt_project_dir / "target"
+    assert (target / "raw_checks" / "run_results.json").is_file()
+    assert not list(target.glob("segflow_dbt_models-*"))
 
 
 def test_a_cli_run_waits_for_no_one_but_refuses_while_another_run_is_in_progress(published):
