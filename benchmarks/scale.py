@@ -335,7 +335,8 @@ def run_engine(
     floors.append(run_step("floor", "segflow_b", workdir))
     steps["floor"] = min(floors, key=lambda s: s.seconds)
     print(
-        f"{engine}: nightly build {steps['nightly'].seconds:.1f} s, its tests {seconds:.1f} s",
+        f"{engine}: nightly build {steps['nightly'].seconds:.1f} s, "
+        f"its tests {steps['tests'].seconds:.1f} s",
         flush=True,
     )
 
