@@ -20,6 +20,7 @@ from typing import Any
 from segflow.history.record import EVENTS, HISTORY_DAYS, MEMBERSHIP_HISTORY, ensure_history_tables
 from segflow.publication.publish import model_relations
 from segflow.settings import Settings
+from segflow.validated_deliveries import Scope, record, scope_for_build, sql_list, suite_digest
 from segflow.warehouse import Warehouse
 
 EXPECTATIONS_DIR = Path(__file__).resolve().parent.parent / "expectations"
@@ -35,6 +36,12 @@ class Dataset:
     sql: str  # `{model}` placeholders: the build's or the published relation
     keys: tuple[str, ...]
     gates_publication: bool = True  # checks the build before it is published (blocking)
+    # A history feed: a build's check reads the rows of the deliveries its published build
+    # had not validated (segflow/validated_deliveries.py), `{scope}` in `sql`.
+    feed: str | None = None
+    source_file: str = "source_file"  # the column naming a row's delivery
+    # Rows of validated deliveries read again for an expectation over all rows (the currency).
+    witnesses: str | None = None
 
 
 _KNOWN_ARTICLE = "case when p.product_id is null then 1 else 0 end"
@@ -64,14 +71,23 @@ DATASETS = (
         "select t.transaction_id, t.line_id, t.product_id, t.occurred_on, t.amount, "
         f"t.currency, {_KNOWN_ARTICLE} as unknown_article, t.source_file\n"
         "from {stg_transactions} as t\n"
-        "left join {stg_products} as p on p.product_id = t.product_id",
+        "left join {stg_products} as p on p.product_id = t.product_id\n"
+        "where {scope}",
         ("transaction_id", "line_id"),
+        feed="transactions",
+        source_file="t.source_file",
+        # One transaction per currency already validated: "one currency per project" compares
+        # the night's lines with all of history.
+        witnesses="t.transaction_id in (select min(transaction_id) from {stg_transactions} "
+        "where source_file in ({validated}) group by currency)",
     ),
     Dataset(
         "events",
         ("staging", "stg_events"),
-        "select event_id, customer_id, occurred_on, event_type, source_file from {stg_events}",
+        "select event_id, customer_id, occurred_on, event_type, source_file from {stg_events}\n"
+        "where {scope}",
         ("event_id",),
+        feed="events",
     ),
     Dataset(
         "segment_membership",
@@ -170,6 +186,7 @@ class SuiteOutcome:
     suite: str
     rows: int
     expectations: list[ExpectationOutcome]
+    scope: str = "every row"  # which rows: a build's check of a feed reads its night's
 
     @property
     def failed(self) -> list[ExpectationOutcome]:
@@ -208,20 +225,43 @@ def relations(wh: Warehouse, settings: Settings, slot: str | None) -> dict[str, 
     return names
 
 
-def dataset_sql(dataset: Dataset, names: dict[str, str], settings: Settings) -> str:
-    return dataset.sql.format_map({**names, "min_members": int(settings.size_change_min_members)})
+def dataset_sql(
+    dataset: Dataset, names: dict[str, str], settings: Settings, scope: Scope | None = None
+) -> str:
+    values = {**names, "min_members": int(settings.size_change_min_members), "scope": "1 = 1"}
+    if scope is not None and not scope.whole:
+        validated = sql_list(sorted(scope.validated_before))
+        rows = f"{dataset.source_file} not in ({validated})"
+        if dataset.witnesses:
+            rows += " or " + dataset.witnesses.format_map({**values, "validated": validated})
+        values["scope"] = rows
+    return dataset.sql.format_map(values)
+
+
+def suite_file(suite: str) -> Path:
+    return EXPECTATIONS_DIR / "expectations" / f"{suite}.json"
 
 
 def validate(
-    wh: Warehouse, settings: Settings, suite: str, slot: str | None = None
+    wh: Warehouse,
+    settings: Settings,
+    suite: str,
+    slot: str | None = None,
+    run_id: str | None = None,
 ) -> SuiteOutcome:
-    """Run one suite on the build in `slot` (or the published tables)."""
+    """Run one suite on the build in `slot` (or the published tables). With the build's
+    `run_id` (its blocking check), a history feed's suite reads only the deliveries the
+    published build had not validated, and records those it covered for the next build."""
     import pandas as pd
 
     dataset = DATASETS_BY_SUITE[suite]
     ensure_history_tables(wh)
+    scope = None
+    if dataset.feed and run_id:
+        digest = suite_digest(suite_file(suite))
+        scope = scope_for_build(wh, dataset.feed, suite, digest)
     columns, rows = wh.query_with_names(
-        dataset_sql(dataset, relations(wh, settings, slot), settings)
+        dataset_sql(dataset, relations(wh, settings, slot), settings, scope)
     )
     frame = pd.DataFrame.from_records(rows, columns=columns)
     # Both drivers give exact Decimals; a column of only NULLs comes back as objects.
@@ -236,7 +276,9 @@ def validate(
         },
     )
     outcomes = [_outcome(r, frame, dataset) for r in result.results]
-    return SuiteOutcome(suite, len(frame), outcomes)
+    if scope is not None and run_id:
+        record(wh, run_id, suite, digest, scope)
+    return SuiteOutcome(suite, len(frame), outcomes, scope.describe() if scope else "every row")
 
 
 @functools.cache

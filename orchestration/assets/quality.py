@@ -1,7 +1,8 @@
 """The Great Expectations suites (segflow/quality.py) as Dagster asset checks.
 
 A suite that checks a build (the feeds as staged, memberships, stats) is a blocking check on
-its dbt model: the history step, which publishes the build, depends on those models, so a
+its dbt model (the sales lines and events: the deliveries the published build had not
+validated, segflow/validated_deliveries.py): the history step, which publishes the build, depends on those models, so a
 failed critical expectation stops the run before anything is published. Warnings are
 reported and publish anyway. The erasure suite checks what was published.
 """
@@ -24,6 +25,7 @@ def _result(dataset: Dataset, outcome: SuiteOutcome) -> dg.AssetCheckResult:
     severity = dg.AssetCheckSeverity.ERROR if not outcome.passed else dg.AssetCheckSeverity.WARN
     metadata: dict[str, dg.RawMetadataValue] = {
         "rows": outcome.rows,
+        "rows_read": outcome.scope,
         "expectations": len(outcome.expectations),
         "failed_expectations": dg.MetadataValue.json(
             [
@@ -52,7 +54,7 @@ def _result(dataset: Dataset, outcome: SuiteOutcome) -> dg.AssetCheckResult:
 
 
 def _markdown(outcome: SuiteOutcome) -> str:
-    lines = [f"**{outcome.suite}**: {outcome.rows} rows", ""]
+    lines = [f"**{outcome.suite}**: {outcome.rows} rows ({outcome.scope})", ""]
     lines += ["| expectation | severity | result |", "|---|---|---|"]
     for e in outcome.expectations:
         lines.append(f"| {e.description} | {e.severity} | {e.result_text()} |")
@@ -81,7 +83,11 @@ def _suite_check(dataset: Dataset) -> dg.AssetChecksDefinition:
             build = (
                 pending_build(wh, build_run_id(context.run)) if dataset.gates_publication else None
             )
-            outcome = validate(wh, settings, dataset.suite, build.slot if build else None)
+            outcome = (
+                validate(wh, settings, dataset.suite, build.slot, build.run_id)
+                if build
+                else validate(wh, settings, dataset.suite)
+            )
         context.log.info(outcome.summary())
         return _result(dataset, outcome)
 

@@ -253,4 +253,18 @@ CHECK_LOG = Table(
 )
 RUN_LOGS = (RUN_LOG, CHECK_LOG)
 
-ALL = (*INGESTION, *PUBLICATION, *HISTORY, *SYNC, *RUN_LOGS)
+# -- quality ---------------------------------------------------------------------------------
+VALIDATED_DELIVERIES = Table(  # what a build's feed suite covered: the next build checks the rest
+    "validated_deliveries",
+    _cols(
+        ("run_id", T, REQUIRED),
+        ("suite", T, REQUIRED),
+        ("suite_digest", T, REQUIRED),  # of the suite's expectations: another suite checks all
+        ("files", T, REQUIRED),  # JSON {file: checksum}: every delivery the build's rows came from
+        ("validated_at", TS, REQUIRED),
+    ),
+    schema="segflow_quality",
+)
+QUALITY = (VALIDATED_DELIVERIES,)
+
+ALL = (*INGESTION, *PUBLICATION, *HISTORY, *SYNC, *RUN_LOGS, *QUALITY)

@@ -31,7 +31,7 @@ from tests.conftest import (
     project_per_engine,
     write_segments,
 )
-from tests.feedfiles import TRANSACTION_HEADER, deliver
+from tests.feedfiles import TRANSACTION_HEADER, deliver, ingest
 
 D1, D2 = date(2026, 3, 10), date(2026, 3, 11)
 SALE_HEADER = [*TRANSACTION_HEADER[:-1], "currency"]  # sales lines with their currency
@@ -312,6 +312,63 @@ def test_feed_suites_warn_on_unknown_articles_and_event_types_but_stop_on_dates(
         assert outcome.passed and [e.samples[0]["email"] for e in outcome.failed] == [
             "not-an-address"
         ]
+
+
+def test_a_builds_sales_suite_reads_the_deliveries_its_published_build_had_not_validated(
+    published, monkeypatch
+):
+    deliver(
+        published.landing_dir,
+        "transactions",
+        "2026-03-13.csv",
+        SALE_HEADER,
+        [[f"T13{i}", "1", "K2", "2026-03-10 12:00", "P1", "1", "5.00", "EUR"] for i in range(3)],
+    )
+    run_build(published, as_of=D2)  # the published build's check recorded what it validated
+    with open_warehouse(published) as wh:
+        staged = f"{published_slot(wh)}.stg_transactions"
+        (lines,) = wh.query(f"select count(*) from {staged}")[0]
+        (witness,) = wh.query(
+            f"select count(*) from {staged} "
+            f"where transaction_id = (select min(transaction_id) from {staged})"
+        )[0]
+        whole = validate(wh, published, "transactions")
+        assert whole.rows == lines and whole.scope == "every row"  # outside a build: all
+
+        # Nothing delivered since: only the witness of the one currency is read again.
+        night = validate(wh, published, "transactions", run_id="qa-night-1")
+        assert night.passed and night.scope.startswith("the rows of 0 delivery file(s) new")
+        assert night.rows == witness < lines
+
+    _deliver_sale(
+        published, "2026-03-14.csv", ["T14", "1", "K1", "2026-03-11 09:00", "P404", "1", "4", "EUR"]
+    )
+    ingest(published, "transactions")
+    with open_warehouse(published) as wh:
+        night = validate(wh, published, "transactions", run_id="qa-night-2")
+    assert night.scope.startswith("the rows of 1 delivery file(s) new")
+    assert night.rows == 1 + witness  # T14 and the witness
+    (share,) = [e for e in night.failed if e.expectation == "expect_column_mean_to_be_between"]
+    assert share.observed == pytest.approx(1 / night.rows)  # the night's share, a warning
+
+    # A re-delivered file (another checksum) is read again, every line of it; so is every
+    # row when the suite's expectations changed since the published build's check.
+    _deliver_sale(
+        published, "2026-03-14.csv", ["T14", "1", "K1", "2026-03-11 09:00", "P1", "1", "4", "EUR"]
+    )
+    ingest(published, "transactions")
+    with open_warehouse(published) as wh:
+        night = validate(wh, published, "transactions", run_id="qa-night-3")
+        assert night.rows == 1 + witness and not night.failed
+        monkeypatch.setattr("segflow.quality.suite_digest", lambda _path: "another suite")
+        changed = validate(wh, published, "transactions", run_id="qa-night-4")
+        assert changed.scope == "every row" and changed.rows == lines + 1
+        # A record is kept while a build may read it: this build's, and the published one's
+        # while it matches the suite.
+        runs = wh.query(
+            "select run_id from segflow_quality.validated_deliveries where suite = 'transactions'"
+        )
+    assert runs == [("qa-night-4",)]
 
 
 # -- re-executions, selections, concurrent runs, clocks --------------------------------------
