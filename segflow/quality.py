@@ -20,7 +20,7 @@ from typing import Any
 from segflow.history.record import EVENTS, HISTORY_DAYS, MEMBERSHIP_HISTORY, ensure_history_tables
 from segflow.publication.publish import model_relations
 from segflow.settings import Settings
-from segflow.validated_deliveries import Scope, record, scope_for_build, sql_list, suite_digest
+from segflow.validated_deliveries import Scope, record, scope_for_build, suite_digest
 from segflow.warehouse import Warehouse
 
 EXPECTATIONS_DIR = Path(__file__).resolve().parent.parent / "expectations"
@@ -39,9 +39,11 @@ class Dataset:
     # A history feed: a build's check reads the rows of the deliveries its published build
     # had not validated (segflow/validated_deliveries.py), `{scope}` in `sql`.
     feed: str | None = None
+    key: str = ""  # the staged row's id (qualified as in `sql`), as in raw
     source_file: str = "source_file"  # the column naming a row's delivery
-    # Rows of validated deliveries read again for an expectation over all rows (the currency).
-    witnesses: str | None = None
+    # A column whose expectation compares the night with all history (the currency): one
+    # validated row per value is read again.
+    one_per: str | None = None
 
 
 _KNOWN_ARTICLE = "case when p.product_id is null then 1 else 0 end"
@@ -75,11 +77,9 @@ DATASETS = (
         "where {scope}",
         ("transaction_id", "line_id"),
         feed="transactions",
+        key="t.transaction_id",
         source_file="t.source_file",
-        # One transaction per currency already validated: "one currency per project" compares
-        # the night's lines with all of history.
-        witnesses="t.transaction_id in (select min(transaction_id) from {stg_transactions} "
-        "where source_file in ({validated}) group by currency)",
+        one_per="currency",  # "one currency per project" compares the night with history
     ),
     Dataset(
         "events",
@@ -88,6 +88,7 @@ DATASETS = (
         "where {scope}",
         ("event_id",),
         feed="events",
+        key="event_id",
     ),
     Dataset(
         "segment_membership",
@@ -228,14 +229,10 @@ def relations(wh: Warehouse, settings: Settings, slot: str | None) -> dict[str, 
 def dataset_sql(
     dataset: Dataset, names: dict[str, str], settings: Settings, scope: Scope | None = None
 ) -> str:
-    values = {**names, "min_members": int(settings.size_change_min_members), "scope": "1 = 1"}
-    if scope is not None and not scope.whole:
-        validated = sql_list(sorted(scope.validated_before))
-        rows = f"{dataset.source_file} not in ({validated})"
-        if dataset.witnesses:
-            rows += " or " + dataset.witnesses.format_map({**values, "validated": validated})
-        values["scope"] = rows
-    return dataset.sql.format_map(values)
+    rows = scope.condition(dataset.key, dataset.source_file) if scope else "1 = 1"
+    return dataset.sql.format_map(
+        {**names, "min_members": int(settings.size_change_min_members), "scope": rows}
+    )
 
 
 def suite_file(suite: str) -> Path:
@@ -259,7 +256,8 @@ def validate(
     scope = None
     if dataset.feed and run_id:
         digest = suite_digest(suite_file(suite))
-        scope = scope_for_build(wh, dataset.feed, suite, digest)
+        raw_key = dataset.key.rpartition(".")[2]
+        scope = scope_for_build(wh, dataset.feed, raw_key, dataset.one_per, suite, digest)
     columns, rows = wh.query_with_names(
         dataset_sql(dataset, relations(wh, settings, slot), settings, scope)
     )

@@ -25,6 +25,11 @@ from segflow.warehouse import Warehouse, tables
 RECORD = f"{tables.VALIDATED_DELIVERIES.schema}.{tables.VALIDATED_DELIVERIES.name}"
 
 
+# Beyond this many keys (a re-delivered history) a check filters by file alone: slower (the
+# staging view ranks every line) but a bounded SQL text.
+MAX_LISTED_KEYS = 200_000
+
+
 @dataclass(frozen=True)
 class Scope:
     """The deliveries a feed suite leaves out (validated by the published build), and every
@@ -33,6 +38,8 @@ class Scope:
     current: dict[str, str]  # file -> checksum of its loaded delivery
     validated_before: dict[str, str] = field(default_factory=dict)
     since_run: str | None = None  # the published build's run, whose record was read
+    keys: list[str] | None = None  # the ids in the new deliveries (None: too many to list)
+    witnesses: list[str] = field(default_factory=list)  # ids read again, one per `one_per`
 
     @property
     def whole(self) -> bool:
@@ -46,6 +53,25 @@ class Scope:
             f"the rows of {new} delivery file(s) new since the published build "
             f"(run {self.since_run}), which had validated the other {len(self.validated_before)}"
         )
+
+    def condition(self, key: str, source_file: str) -> str:
+        """Which staged rows to read: those of new deliveries, and the witnesses. The key is
+        listed as values: the staging view ranks deliveries by it, and an engine filters a
+        view's window by listed values of its partition key before ranking, not by a
+        subquery's (DuckDB at 20M lines: 0.3 s against 6.4 s)."""
+        if self.whole:
+            return "1 = 1"
+        night = f"{source_file} not in ({sql_list(sorted(self.validated_before))})"
+        if self.keys is not None:
+            listed = sorted(set(self.keys) | set(self.witnesses))
+            if not listed:
+                return "1 = 0"
+            night = f"{key} in ({sql_list(listed)}) and ({night}"
+            night += f" or {key} in ({sql_list(self.witnesses)}))" if self.witnesses else ")"
+            return night
+        if self.witnesses:
+            night += f" or {key} in ({sql_list(self.witnesses)})"
+        return night
 
 
 def suite_digest(suite_file: Path) -> str:
@@ -66,9 +92,13 @@ def current_deliveries(wh: Warehouse, feed: str) -> dict[str, str]:
     return newest
 
 
-def scope_for_build(wh: Warehouse, feed: str, suite: str, digest: str) -> Scope:
+def scope_for_build(
+    wh: Warehouse, feed: str, key: str, one_per: str | None, suite: str, digest: str
+) -> Scope:
     """What the check of a new build reads, taken before it reads: a file logged meanwhile is
-    new to the next build too."""
+    new to the next build too. `one_per`: a column whose values the night is compared with
+    all history (the currency): one id per value in the validated deliveries is read again.
+    Both are taken from raw, whose rows the staging view ranks."""
     wh.ensure_tables(tables.QUALITY)
     current = current_deliveries(wh, feed)
     published = published_build(wh)
@@ -82,13 +112,36 @@ def scope_for_build(wh: Warehouse, feed: str, suite: str, digest: str) -> Scope:
         return Scope(current)
     validated = json.loads(recorded[0][0])
     before = {file: sum_ for file, sum_ in current.items() if validated.get(file) == sum_}
-    return Scope(current, before, published.run_id)
+    if not before:
+        return Scope(current)
+    files = sql_list(sorted(before))
+    keys: list[str] | None = [
+        k
+        for (k,) in wh.query(f"select distinct {key} from raw.{feed} where _file not in ({files})")
+    ]
+    if keys is not None and len(keys) > MAX_LISTED_KEYS:
+        keys = None
+    witnesses = []
+    if one_per:
+        # The smallest id of each value outside the night's ids: by the published build's
+        # check, its staged row is a validated one.
+        witnesses = [
+            w
+            for (w,) in wh.query(
+                f"select min({key}) from raw.{feed} where _file in ({files}) and {key} not in "
+                f"(select {key} from raw.{feed} where _file not in ({files}) and {key} is not null) "
+                f"group by {one_per}"
+            )
+            if w is not None
+        ]
+    return Scope(current, before, published.run_id, keys, witnesses)
 
 
 def record(wh: Warehouse, run_id: str, suite: str, digest: str, scope: Scope) -> None:
     """Remember what this build's check covered; forget records no build will read (those of
     builds neither this one nor the published one)."""
     keep = [run_id] + ([scope.since_run] if scope.since_run else [])
+    wh.ensure_tables(tables.QUALITY)
     with wh.transaction():
         wh.execute(
             f"delete from {RECORD} where suite = ? and run_id not in "

@@ -1,0 +1,137 @@
+"""Benchmark: the Great Expectations suites of a night at scale, every row against the night's.
+
+Run on a workspace `benchmarks/scale.py --keep DIR` left (DuckDB, 1M customers with `--full`):
+
+    .venv/bin/python benchmarks/scale.py --full --engines duckdb --skip analyst preview \\
+        backfill ingestion --keep /tmp/ws
+    .venv/bin/python benchmarks/quality.py /tmp/ws/duckdb
+
+Its published build is the nightly one. The record of the deliveries that build's check had
+validated is written as the first build's check would have left it (the file log up to the
+first build), so a check of the next build reads the night's deliveries. Each suite runs in a
+child process of its own, side by side: every row (as outside a build, and as every night before
+segflow_quality.validated_deliveries), then the night's; the validation's time (GX's import and
+context, about 5 s once per run's process, not counted), the process's and its peak RSS.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks.memory import PeakRss  # noqa: E402
+
+SUITES = ("transactions", "events", "customers", "segment_membership")
+
+CHILD = """
+import json, sys, time
+from segflow.publication.publish import published_build
+from segflow.quality import _context, validate
+from segflow.settings import load_settings
+from segflow.warehouse import open_warehouse
+
+suite, night = sys.argv[1], sys.argv[2] == "night"
+settings = load_settings()
+_context()  # GX's import and context, paid once by a run's process, not timed
+with open_warehouse(settings) as wh:
+    slot = published_build(wh).slot
+    started = time.perf_counter()
+    outcome = validate(wh, settings, suite, slot, "benchmark-night" if night else None)
+    print("RESULT " + json.dumps({"seconds": time.perf_counter() - started, "rows": outcome.rows,
+                      "passed": outcome.passed, "scope": outcome.scope}))
+"""
+
+
+def record_first_build(env: dict[str, str]) -> str:
+    """The nightly build's record, as of the deliveries the first build was built from."""
+    script = """
+import json
+from segflow.publication.publish import published_build
+from segflow.quality import suite_digest, suite_file
+from segflow.validated_deliveries import Scope, current_deliveries, record
+from segflow.settings import load_settings
+from segflow.warehouse import open_warehouse
+
+with open_warehouse(load_settings()) as wh:
+    published = published_build(wh)
+    first = wh.scalar("select min(built_at) from main.segflow_builds")
+    for suite, feed in (("transactions", "transactions"), ("events", "events")):
+        before = wh.query("select file, checksum from raw.file_log where feed = ? "
+                          "and status = 'loaded' and ingested_at <= ?", (feed, first))
+        now = current_deliveries(wh, feed)
+        record(wh, published.run_id, suite, suite_digest(suite_file(suite)), Scope(dict(before)))
+        print(f"{suite}: {len(now) - len(before)} of {len(now)} delivery files new since")
+"""
+    done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True)
+    if done.returncode:
+        raise SystemExit(done.stderr.strip().splitlines()[-1])
+    return done.stdout.strip()
+
+
+def run_suite(suite: str, scope: str, env: dict[str, str]) -> dict:
+    started = time.perf_counter()
+    child = subprocess.Popen(
+        [sys.executable, "-c", CHILD, suite, scope],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    with PeakRss(child.pid) as peak:
+        out, _ = child.communicate()
+    if child.returncode:
+        raise SystemExit(f"{suite} ({scope}) failed with exit code {child.returncode}")
+    found = [line.split("RESULT ", 1)[1] for line in out.splitlines() if "RESULT " in line]
+    if not found:
+        raise SystemExit(f"{suite} ({scope}) printed no result: {out[-500:]!r}")
+    result = json.loads(found[-1])
+    result.update(wall=time.perf_counter() - started, peak_gb=peak.gb)
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("workspace", type=Path, help="a DuckDB workspace of scale.py --keep")
+    parser.add_argument("--suites", nargs="+", default=list(SUITES), choices=SUITES)
+    parser.add_argument("--json", type=Path, help="also write the measurements here")
+    args = parser.parse_args()
+    ws = args.workspace.resolve()
+    env = {
+        **os.environ,
+        "SEGFLOW_TARGET": "duckdb",
+        "SEGFLOW_DUCKDB_PATH": str(ws / "warehouse.duckdb"),
+        "SEGFLOW_DBT_PROJECT": str(ws / "dbt_project"),
+        "SEGFLOW_SEGMENTS": str(ws / "segments"),
+    }
+    manifest = ws / "dbt_project" / "target" / "manifest.json"
+    if not manifest.exists():  # scale.py builds into the slots' own target folders
+        built = sorted((ws / "dbt_project" / "target").glob("*_build/manifest.json"))
+        shutil.copy(built[-1], manifest)
+    print(record_first_build(env))
+    rows, measured = [], {}
+    for suite in args.suites:
+        scopes = ("all", "night") if suite in ("transactions", "events") else ("all",)
+        for scope in scopes:
+            result = run_suite(suite, scope, env)
+            measured[f"{suite}/{scope}"] = result
+            rows.append(
+                f"| {suite} | {result['scope']} | {result['rows']:,} | {result['seconds']:.1f} s "
+                f"| {result['wall']:.1f} s | {result['peak_gb']:.2f} GB |"
+            )
+    print("| suite | rows read | rows | validate | process | peak RSS |")
+    print("|---|---|---:|---:|---:|---:|")
+    print("\n".join(rows))
+    if args.json:
+        args.json.write_text(json.dumps(measured, indent=2))
+
+
+if __name__ == "__main__":
+    main()

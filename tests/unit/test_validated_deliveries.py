@@ -1,0 +1,50 @@
+"""Which staged rows a build's feed suite reads, as SQL (the scope is built from a real
+warehouse in tests/quality/test_publication.py)."""
+
+from __future__ import annotations
+
+import duckdb
+
+from segflow.validated_deliveries import Scope
+
+STAGED = """
+create table staged as select * from (values
+    ('T1', 'old.csv', 'EUR'), ('T2', 'old.csv', 'EUR'), ('T3', 'new.csv', 'USD'),
+    ('T2', 'new.csv', 'EUR'), ('T4', 'it''s.csv', 'EUR')
+) as t(transaction_id, source_file, currency)
+"""
+
+
+def _read(scope: Scope) -> list[tuple]:
+    con = duckdb.connect()
+    con.execute(STAGED)
+    condition = scope.condition("t.transaction_id", "t.source_file")
+    return sorted(con.execute(f"select * from staged as t where {condition}").fetchall())
+
+
+def test_without_a_record_every_row_is_read():
+    scope = Scope({"old.csv": "a", "new.csv": "b"})
+    assert scope.whole and scope.describe() == "every row"
+    assert len(_read(scope)) == 5
+
+
+def test_the_rows_of_new_deliveries_and_the_witnesses_are_read():
+    validated = {"old.csv": "a", "it's.csv": "c"}
+    scope = Scope({**validated, "new.csv": "b"}, validated, "run-1", ["T2", "T3"], ["T1"])
+    assert scope.describe().startswith("the rows of 1 delivery file(s) new")
+    assert _read(scope) == [
+        ("T1", "old.csv", "EUR"),  # the witness of EUR
+        ("T2", "new.csv", "EUR"),  # not T2 of old.csv: the new delivery of the line is read
+        ("T3", "new.csv", "USD"),
+    ]
+
+
+def test_too_many_keys_to_list_filter_by_file_alone():
+    validated = {"old.csv": "a"}
+    scope = Scope({**validated, "new.csv": "b", "it's.csv": "c"}, validated, "run-1", None, ["T1"])
+    assert [r[0] for r in _read(scope)] == ["T1", "T2", "T3", "T4"]
+
+
+def test_nothing_new_and_no_witness_reads_nothing():
+    validated = {"old.csv": "a"}
+    assert _read(Scope(validated, validated, "run-1", [], [])) == []
