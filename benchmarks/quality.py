@@ -53,21 +53,26 @@ with open_warehouse(settings) as wh:
 def record_first_build(env: dict[str, str]) -> str:
     """The nightly build's record, as of the deliveries the first build was built from."""
     script = """
-import json
 from segflow.publication.publish import published_build
-from segflow.quality import suite_digest, suite_file
+from segflow.quality import DATASETS_BY_SUITE, suite_digest
 from segflow.validated_deliveries import Scope, current_deliveries, record
 from segflow.settings import load_settings
 from segflow.warehouse import open_warehouse
 
-with open_warehouse(load_settings()) as wh:
+settings = load_settings()
+with open_warehouse(settings) as wh:
     published = published_build(wh)
     first = wh.scalar("select min(built_at) from main.segflow_builds")
+    currencies = [c for (c,) in wh.query(
+        f"select distinct currency from {published.slot}.stg_transactions "
+        "where currency is not null")]
     for suite, feed in (("transactions", "transactions"), ("events", "events")):
         before = wh.query("select file, checksum from raw.file_log where feed = ? "
                           "and status = 'loaded' and ingested_at <= ?", (feed, first))
         now = current_deliveries(wh, feed)
-        record(wh, published.run_id, suite, suite_digest(suite_file(suite)), Scope(dict(before)))
+        digest = suite_digest(DATASETS_BY_SUITE[suite], settings)
+        values = currencies if suite == "transactions" else []
+        record(wh, published.run_id, suite, digest, Scope(dict(before)), values)
         print(f"{suite}: {len(now) - len(before)} of {len(now)} delivery files new since")
 """
     done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True)

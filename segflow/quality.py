@@ -20,7 +20,7 @@ from typing import Any
 from segflow.history.record import EVENTS, HISTORY_DAYS, MEMBERSHIP_HISTORY, ensure_history_tables
 from segflow.publication.publish import model_relations
 from segflow.settings import Settings
-from segflow.validated_deliveries import Scope, record, scope_for_build, suite_digest
+from segflow.validated_deliveries import Scope, definition_digest, record, scope_for_build
 from segflow.warehouse import Warehouse
 
 EXPECTATIONS_DIR = Path(__file__).resolve().parent.parent / "expectations"
@@ -239,6 +239,22 @@ def suite_file(suite: str) -> Path:
     return EXPECTATIONS_DIR / "expectations" / f"{suite}.json"
 
 
+# The macros the staging views' values come from (dbt_project/macros/): cleaning and dates.
+STAGING_MACROS = ("lines.sql", "local_date.sql", "text.sql")
+
+
+def suite_digest(dataset: Dataset, settings: Settings) -> str:
+    """What a feed check's record is valid for: the suite, its query, the staging macros and
+    the time zone (segflow/validated_deliveries.py)."""
+    macros = settings.dbt_project_dir / "macros"
+    return definition_digest(
+        suite_file(dataset.suite).read_bytes(),
+        dataset.sql,
+        settings.timezone,
+        *((macros / m).read_bytes() if (macros / m).exists() else b"" for m in STAGING_MACROS),
+    )
+
+
 def validate(
     wh: Warehouse,
     settings: Settings,
@@ -248,22 +264,48 @@ def validate(
 ) -> SuiteOutcome:
     """Run one suite on the build in `slot` (or the published tables). With the build's
     `run_id` (its blocking check), a history feed's suite reads only the deliveries the
-    published build had not validated, and records those it covered for the next build."""
-    import pandas as pd
-
+    published build had not validated, and, when it passes, records those it covered for
+    the next build."""
     dataset = DATASETS_BY_SUITE[suite]
     ensure_history_tables(wh)
-    scope = None
-    if dataset.feed and run_id:
-        digest = suite_digest(suite_file(suite))
-        raw_key = dataset.key.rpartition(".")[2]
-        scope = scope_for_build(wh, dataset.feed, raw_key, dataset.one_per, suite, digest)
-    columns, rows = wh.query_with_names(
-        dataset_sql(dataset, relations(wh, settings, slot), settings, scope)
-    )
-    frame = pd.DataFrame.from_records(rows, columns=columns)
+    names = relations(wh, settings, slot)
+    if not (dataset.feed and run_id):
+        frame = _frame(wh, dataset_sql(dataset, names, settings))
+        return _run(dataset, settings, frame, "every row")
+    digest = suite_digest(dataset, settings)
+    key = dataset.key.rpartition(".")[2]
+    scope = scope_for_build(wh, dataset.feed, key, dataset.one_per, suite, digest)
+    frame = _frame(wh, dataset_sql(dataset, names, settings, scope))
+    if dataset.one_per and not scope.whole and not _witnessed(frame, dataset, key, scope):
+        scope = Scope(scope.current)  # a value validated before is not shown: read all
+        frame = _frame(wh, dataset_sql(dataset, names, settings, scope))
+    outcome = _run(dataset, settings, frame, scope.describe())
+    if outcome.passed:
+        values = set(scope.values_before) if not scope.whole else set()
+        if dataset.one_per:
+            values |= {str(v) for v in frame[dataset.one_per].dropna().unique()}
+        record(wh, run_id, suite, digest, scope, sorted(values))
+    return outcome
+
+
+def _witnessed(frame: Any, dataset: Dataset, key: str, scope: Scope) -> bool:
+    """Whether the witnesses read show every value of `one_per` validated before (a line
+    corrected in a later delivery may stage another value than raw's oldest row says)."""
+    assert dataset.one_per
+    shown = frame.loc[frame[key].isin(scope.witnesses), dataset.one_per].dropna()
+    return set(scope.values_before) <= {str(v) for v in shown.unique()}
+
+
+def _frame(wh: Warehouse, sql: str) -> Any:
+    import pandas as pd
+
+    columns, rows = wh.query_with_names(sql)
     # Both drivers give exact Decimals; a column of only NULLs comes back as objects.
-    definition = _context().validation_definitions.get(suite)
+    return pd.DataFrame.from_records(rows, columns=columns)
+
+
+def _run(dataset: Dataset, settings: Settings, frame: Any, scope: str) -> SuiteOutcome:
+    definition = _context().validation_definitions.get(dataset.suite)
     result = definition.run(
         batch_parameters={"dataframe": frame},
         expectation_parameters=parameters(settings),
@@ -274,9 +316,7 @@ def validate(
         },
     )
     outcomes = [_outcome(r, frame, dataset) for r in result.results]
-    if scope is not None and run_id:
-        record(wh, run_id, suite, digest, scope)
-    return SuiteOutcome(suite, len(frame), outcomes, scope.describe() if scope else "every row")
+    return SuiteOutcome(dataset.suite, len(frame), outcomes, scope)
 
 
 @functools.cache

@@ -360,9 +360,41 @@ def test_a_builds_sales_suite_reads_the_deliveries_its_published_build_had_not_v
     with open_warehouse(published) as wh:
         night = validate(wh, published, "transactions", run_id="qa-night-3")
         assert night.rows == 1 + witness and not night.failed
-        monkeypatch.setattr("segflow.quality.suite_digest", lambda _path: "another suite")
+
+    # A night in another currency fails against history, and a failed check records nothing.
+    _deliver_sale(
+        published, "2026-03-15.csv", ["T15", "1", "K1", "2026-03-11 09:00", "P1", "1", "4", "USD"]
+    )
+    ingest(published, "transactions")
+    with open_warehouse(published) as wh:
+        night = validate(wh, published, "transactions", run_id="qa-night-5")
+        assert not night.passed and night.rows == 2 + witness  # T14, T15
+        assert not wh.query(
+            "select 1 from segflow_quality.validated_deliveries where run_id = 'qa-night-5'"
+        )
+    _deliver_sale(
+        published, "2026-03-15.csv", ["T15", "1", "K1", "2026-03-11 09:00", "P1", "1", "4", "EUR"]
+    )
+    ingest(published, "transactions")
+
+    # A delivery the published build validated, delivered again: a line it drops may bring
+    # back an older delivery of the line, never checked, so every row is read.
+    deliver(
+        published.landing_dir,
+        "transactions",
+        "2026-03-13.csv",
+        SALE_HEADER,
+        [[f"T13{i}", "1", "K2", "2026-03-10 12:00", "P1", "1", "6.00", "EUR"] for i in range(3)],
+    )
+    ingest(published, "transactions")
+    with open_warehouse(published) as wh:
+        again = validate(wh, published, "transactions", run_id="qa-night-6")
+        assert again.scope == "every row" and again.rows == lines + 2  # T14, T15
+        night = validate(wh, published, "transactions", run_id="qa-night-7")
+        assert night.scope == "every row"  # still not what the published build validated
+        monkeypatch.setattr("segflow.quality.suite_digest", lambda *_: "another suite")
         changed = validate(wh, published, "transactions", run_id="qa-night-4")
-        assert changed.scope == "every row" and changed.rows == lines + 1
+        assert changed.scope == "every row" and changed.rows == lines + 2
         # A record is kept while a build may read it: this build's, and the published one's
         # while it matches the suite.
         runs = wh.query(

@@ -48,3 +48,21 @@ def test_too_many_keys_to_list_filter_by_file_alone():
 def test_nothing_new_and_no_witness_reads_nothing():
     validated = {"old.csv": "a"}
     assert _read(Scope(validated, validated, "run-1", [], [])) == []
+
+
+def test_a_currency_validated_before_that_no_witness_shows_means_reading_every_row():
+    import pandas as pd
+
+    from segflow.quality import DATASETS_BY_SUITE, _witnessed
+
+    sales = DATASETS_BY_SUITE["transactions"]
+    frame = pd.DataFrame(
+        {"transaction_id": ["T1", "T3"], "currency": ["EUR", "USD"]}  # T3: the night's
+    )
+    scope = Scope({"a": "1"}, {"a": "1"}, "run-1", ["T3"], ["T1"], ["EUR"])
+    assert _witnessed(frame, sales, "transaction_id", scope)
+    # T1 was corrected to no currency in a later delivery: EUR is shown by no witness.
+    corrected = frame.assign(currency=[None, "USD"])
+    assert not _witnessed(corrected, sales, "transaction_id", scope)
+    no_witness = Scope({"a": "1"}, {"a": "1"}, "run-1", ["T3"], [], ["EUR"])
+    assert not _witnessed(frame, sales, "transaction_id", no_witness)
