@@ -281,7 +281,7 @@ def validate(
         frame = _frame(wh, dataset_sql(dataset, names, settings, scope))
     outcome = _run(dataset, settings, frame, scope.describe())
     if outcome.passed:
-        values = set(scope.values_before) if not scope.whole else set()
+        values = set(scope.values_before)  # none when every row was read
         if dataset.one_per:
             values |= {str(v) for v in frame[dataset.one_per].dropna().unique()}
         record(wh, run_id, suite, digest, scope, sorted(values))

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from segflow.publication.publish import published_build
-from segflow.warehouse import Warehouse, tables
+from segflow.warehouse import Warehouse, tables, text_list
 
 RECORD = f"{tables.VALIDATED_DELIVERIES.schema}.{tables.VALIDATED_DELIVERIES.name}"
 
@@ -62,17 +62,17 @@ class Scope:
         subquery's (DuckDB at 20M lines: 0.3 s against 6.4 s)."""
         if self.whole:
             return "1 = 1"
-        files = sql_list(sorted(self.validated_before))
+        files = text_list(sorted(self.validated_before))
         night = f"({source_file} is null or {source_file} not in ({files}))"
         if self.keys is not None:
             listed = sorted(set(self.keys) | set(self.witnesses))
             if not listed:
                 return "1 = 0"
-            night = f"{key} in ({sql_list(listed)}) and ({night}"
-            night += f" or {key} in ({sql_list(self.witnesses)}))" if self.witnesses else ")"
+            night = f"{key} in ({text_list(listed)}) and ({night}"
+            night += f" or {key} in ({text_list(self.witnesses)}))" if self.witnesses else ")"
             return night
         if self.witnesses:
-            night += f" or {key} in ({sql_list(self.witnesses)})"
+            night += f" or {key} in ({text_list(self.witnesses)})"
         return night
 
 
@@ -127,7 +127,7 @@ def scope_for_build(
     values = json.loads(recorded[0][1] or "[]")
     if not validated or any(current.get(f) != sum_ for f, sum_ in validated.items()):
         return Scope(current)
-    files = sql_list(sorted(validated))
+    files = text_list(sorted(validated))
     new_rows = f"(_file is null or _file not in ({files}))"
     listed = wh.query(
         f"select distinct {key} from raw.{feed} where {new_rows} limit {MAX_LISTED_KEYS + 1}"
@@ -164,17 +164,13 @@ def record(
     wh: Warehouse, run_id: str, suite: str, digest: str, scope: Scope, values: list[str]
 ) -> None:
     """Remember what this build's check covered (its deliveries, and the values of `one_per`
-    it has seen); forget records no build will read (those of builds neither this one nor
-    the published one)."""
-    keep = [run_id] + ([scope.since_run] if scope.since_run else [])
+    it has seen) in place of every record but the published build's, which the next build
+    reads if this one is not published."""
     wh.ensure_tables(tables.QUALITY)
     with wh.transaction():
         wh.execute(
-            f"delete from {RECORD} where suite = ? and run_id not in "
-            f"({', '.join('?' for _ in keep)})",
-            (suite, *keep),
+            f"delete from {RECORD} where suite = ? and run_id <> ?", (suite, scope.since_run or "")
         )
-        wh.execute(f"delete from {RECORD} where suite = ? and run_id = ?", (suite, run_id))
         wh.execute(
             f"insert into {RECORD} (run_id, suite, suite_digest, files, compared_values, "
             "validated_at) values (?, ?, ?, ?, ?, ?)",
@@ -187,7 +183,3 @@ def record(
                 datetime.now(UTC).replace(tzinfo=None),
             ),
         )
-
-
-def sql_list(values: list[str]) -> str:
-    return ", ".join("'" + value.replace("'", "''") + "'" for value in values)

@@ -2,8 +2,9 @@
 
 A suite that checks a build (the feeds as staged, memberships, stats) is a blocking check on
 its dbt model (the sales lines and events: the deliveries the published build had not
-validated, segflow/validated_deliveries.py): the history step, which publishes the build, depends on those models, so a
-failed critical expectation stops the run before anything is published. Warnings are
+validated, segflow/validated_deliveries.py): the history step, which publishes the build,
+depends on those models, so a failed critical expectation stops the run before anything is
+published. Warnings are
 reported and publish anyway. The erasure suite checks what was published.
 """
 

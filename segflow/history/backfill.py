@@ -17,7 +17,6 @@ from datetime import date, timedelta
 from segflow.history.record import (
     HISTORY_DAYS,
     RecordedRange,
-    _names_list,
     days_between,
     ensure_history_tables,
     hot_segments,
@@ -26,7 +25,7 @@ from segflow.history.record import (
 from segflow.segments.project import SegmentProject
 from segflow.segments.sql import date_literal
 from segflow.settings import Settings
-from segflow.warehouse import Warehouse
+from segflow.warehouse import Warehouse, text_list
 
 # Days recorded per transaction: a month of one segment's members is a small temporary table
 # even at a million customers, and a month of statements is a few minutes at the most.
@@ -65,7 +64,7 @@ def missing_days(
     recorded: dict[str, set[date]] = {name: set() for name in hot}
     for segment, digest, recorded_day in wh.query(
         f"select segment, definition_hash, day from {wh.output_schema}.{HISTORY_DAYS} "
-        f"where segment in ({_names_list(hot)}) "
+        f"where segment in ({text_list(hot)}) "
         f"and day between {date_literal(first)} and {date_literal(last)}"
     ):
         if digest == current[segment]:

@@ -37,7 +37,7 @@ from segflow.segments.sql import (
     direct_context,
     text_literal,
 )
-from segflow.warehouse import Warehouse, tables
+from segflow.warehouse import Warehouse, tables, text_list
 
 HOT_HISTORY = tables.HOT_HISTORY.name
 EVENTS = tables.SEGMENT_EVENTS.name
@@ -110,10 +110,6 @@ def _column_sql(column: str, values: list[str]) -> str:
 def _days_sql(first: date, last: date) -> str:
     """The days from first to last as a relation with one column, `day`."""
     return _column_sql("day", [date_literal(d) for d in days_between(first, last)])
-
-
-def _names_list(names: list[str]) -> str:
-    return ", ".join("'" + n.replace("'", "''") + "'" for n in names) or "null"
 
 
 def evaluate_days(
@@ -381,7 +377,7 @@ def _write_hot_history(
     origin = _mask_origin(first)
     day_no = _day_number(wh.dialect, origin, "lines.occurred_on")
     f, l_ = date_literal(first), date_literal(last)
-    names = _names_list(hot)
+    names = text_list(hot)
     wh.execute(
         f"delete from {schema}.{HOT_HISTORY} where segment in ({names}) "
         f"and day between {f} and {l_}"
@@ -468,11 +464,11 @@ def _write_events(
     schema = wh.output_schema
     f, l_ = date_literal(first), date_literal(last)
     wh.execute(
-        f"delete from {schema}.{EVENTS} where segment in ({_names_list(trigger)}) "
+        f"delete from {schema}.{EVENTS} where segment in ({text_list(trigger)}) "
         f"and day between {f} and {l_}"
     )
     wanted = [
-        f"(segment = '{n}' and event in ({_names_list(list(project.definition(n).trigger.events))}))"  # type: ignore[union-attr]
+        f"(segment = '{n}' and event in ({text_list(list(project.definition(n).trigger.events))}))"  # type: ignore[union-attr]
         for n in trigger
     ]
     if not wanted:
@@ -494,9 +490,7 @@ def _write_membership_history(wh: Warehouse, names: list[str], first: date, last
     table = f"{wh.output_schema}.{MEMBERSHIP_HISTORY}"
     before, after = date_literal(first - timedelta(days=1)), date_literal(last + timedelta(days=1))
     f, l_ = date_literal(first), date_literal(last)
-    touching = (
-        f"segment in ({_names_list(names)}) and valid_to >= {before} and valid_from <= {after}"
-    )
+    touching = f"segment in ({text_list(names)}) and valid_to >= {before} and valid_from <= {after}"
     wh.execute(f"drop table if exists {_PIECES}")
     wh.execute(f"""create temporary table {_PIECES} as
 select segment, tier, customer_id, valid_from, least(valid_to, {before}) as valid_to
@@ -558,7 +552,7 @@ def _write_days(
 ) -> None:
     table = f"{wh.output_schema}.{HISTORY_DAYS}"
     wh.execute(
-        f"delete from {table} where segment in ({_names_list(names)}) "
+        f"delete from {table} where segment in ({text_list(names)}) "
         f"and day between {date_literal(first)} and {date_literal(last)}"
     )
     now = datetime.now().replace(microsecond=0).isoformat(sep=" ")

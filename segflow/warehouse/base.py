@@ -34,6 +34,12 @@ STANDARD_SQL_TYPES = {
 }
 
 
+def text_list(values: Iterable[str]) -> str:
+    """Text values as a SQL list, for `in (...)` (`null` when there are none: `x in (null)`
+    holds for no row)."""
+    return ", ".join("'" + value.replace("'", "''") + "'" for value in values) or "null"
+
+
 class Warehouse(ABC):
     """A connection to the configured warehouse."""
 

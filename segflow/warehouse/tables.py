@@ -259,7 +259,7 @@ VALIDATED_DELIVERIES = Table(  # what a build's feed suite covered: the next bui
     _cols(
         ("run_id", T, REQUIRED),
         ("suite", T, REQUIRED),
-        ("suite_digest", T, REQUIRED),  # of the suite's expectations: another suite checks all
+        ("suite_digest", T, REQUIRED),  # suite, query, staging macros, time zone: else all
         ("files", T, REQUIRED),  # JSON {file: checksum}: every delivery the build's rows came from
         ("compared_values", T),  # JSON list: the currencies seen (a rule over all history)
         ("validated_at", TS, REQUIRED),
