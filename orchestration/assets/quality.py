@@ -1,11 +1,11 @@
-"""The Great Expectations suites (segflow/quality.py) as Dagster asset checks.
+"""The Great Expectations suites (segflow/quality/) as Dagster asset checks.
 
 A suite that checks a build (the feeds as staged, memberships, stats) is a blocking check on
-its dbt model (the sales lines and events: the deliveries the published build had not
-validated, segflow/validated_deliveries.py): the history step, which publishes the build,
-depends on those models, so a failed critical expectation stops the run before anything is
-published. Warnings are
-reported and publish anyway. The erasure suite checks what was published.
+its dbt model. It reads what the published build's check had not passed on: a feed's new
+deliveries, the membership rows that changed (segflow/quality/). The history step, which
+publishes the build, depends on those models, so a failed critical expectation stops the run
+before anything is published. Warnings are reported and publish anyway. The erasure suite
+checks what was published.
 """
 
 import dagster as dg

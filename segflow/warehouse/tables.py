@@ -254,13 +254,17 @@ CHECK_LOG = Table(
 RUN_LOGS = (RUN_LOG, CHECK_LOG)
 
 # -- quality ---------------------------------------------------------------------------------
-VALIDATED_DELIVERIES = Table(  # what a build's feed suite covered: the next build checks the rest
+VALIDATED_DELIVERIES = Table(  # what a build's passing check covered: the next build reads the rest
     "validated_deliveries",
     _cols(
         ("run_id", T, REQUIRED),
         ("suite", T, REQUIRED),
-        ("suite_digest", T, REQUIRED),  # suite, query, staging macros, time zone: else all
-        ("files", T, REQUIRED),  # JSON {file: checksum}: every delivery the build's rows came from
+        ("suite_digest", T, REQUIRED),  # suite, query, staging views and macros, time zone
+        (
+            "files",
+            T,
+            REQUIRED,
+        ),  # JSON {file: checksum}: every delivery its rows came from ({}: a model)
         ("compared_values", T),  # JSON list: the currencies seen (a rule over all history)
         ("validated_at", TS, REQUIRED),
     ),

@@ -241,6 +241,65 @@ def test_membership_suite_finds_duplicates_outsiders_and_erased_members(publishe
     assert {s["customer_id"] for s in erased.samples} == {"K3"}  # in `everyone` (and more)
 
 
+def test_a_builds_membership_suite_reads_the_rows_that_differ_from_the_published_builds(
+    published,
+):
+    record = "select run_id from segflow_quality.validated_deliveries where suite = ?"
+    failed = lambda outcome: {e.description for e in outcome.failed}  # noqa: E731
+    with open_warehouse(published) as wh:
+        (published_run,) = wh.query(record, ("segment_membership",))[0]
+        _copy_build(wh, "qa_changes")  # a new build with the published build's rows
+        members = wh.scalar("select count(*) from qa_changes.segment_membership")
+        same = validate(wh, published, "segment_membership", "qa_changes", "qa-m-1")
+        assert same.passed and same.rows == 0 < members
+        assert same.scope.startswith(
+            f"the rows that differ from those the check of run {published_run}"
+        )
+        assert validate(wh, published, "segment_membership", "qa_changes").rows == members
+
+        # A newcomer outside the population: its row alone is read, and the check fails
+        # without recording.
+        wh.execute(
+            "insert into qa_changes.segment_membership (segment, tier, customer_id, as_of) "
+            f"values ('buyers', null, 'NOBODY', '{D1}')"
+        )
+        outsider = validate(wh, published, "segment_membership", "qa_changes", "qa-m-2")
+        assert outsider.rows == 1 and failed(outsider) == {"members within the population"}
+        assert ("qa-m-2",) not in wh.query(record, ("segment_membership",))
+        wh.execute("delete from qa_changes.segment_membership where customer_id = 'NOBODY'")
+
+        # A member erased since: the rows of every segment it is in changed, and are read.
+        erase = (
+            "update qa_changes.int_customer_versions set is_erased = {} where customer_id = 'K3'"
+        )
+        wh.execute(erase.format("true"))
+        (k3_rows,) = wh.query(
+            "select count(*) from qa_changes.segment_membership where customer_id = 'K3'"
+        )[0]
+        erased = validate(wh, published, "segment_membership", "qa_changes", "qa-m-3")
+        assert erased.rows == k3_rows > 0
+        assert failed(erased) == {"no erased customer in any segment"}
+        wh.execute(erase.format("false"))
+
+        # A passing check records; the published build's record stays while it is published.
+        assert validate(wh, published, "segment_membership", "qa_changes", "qa-m-4").passed
+        assert sorted(wh.query(record, ("segment_membership",))) == sorted(
+            [(published_run,), ("qa-m-4",)]
+        )
+
+        # A member repeated on a row equal to a validated one: the rows that differ would not
+        # show it, so every row is read.
+        wh.execute(
+            "insert into qa_changes.segment_membership (segment, tier, customer_id, as_of) "
+            "select segment, tier, customer_id, as_of from qa_changes.segment_membership "
+            "where segment = 'buyers' and customer_id = 'K1'"
+        )
+        repeated = validate(wh, published, "segment_membership", "qa_changes", "qa-m-5")
+        assert repeated.scope == "every row (a key repeats)" and repeated.rows == members + 1
+        assert failed(repeated) == {"membership keys unique: a customer is in a segment once"}
+        wh.execute("drop schema qa_changes cascade")
+
+
 def test_stats_suite_checks_consistency_and_the_size_change_bound(published, monkeypatch):
     with open_warehouse(published) as wh:
         _copy_build(wh, "qa_stats")
@@ -401,6 +460,41 @@ def test_a_builds_sales_suite_reads_the_deliveries_its_published_build_had_not_v
             "select run_id from segflow_quality.validated_deliveries where suite = 'transactions'"
         )
     assert runs == [("qa-night-4",)]
+
+
+def test_a_builds_customers_suite_reads_the_customer_deliveries_new_since_the_published_build(
+    published,
+):
+    header = ["customer_id", "email", "signup_date", "updated_at"]
+    with open_warehouse(published) as wh:
+        night = validate(wh, published, "customers", run_id="qa-c-1")
+        assert night.passed and night.rows == 0
+        assert night.scope.startswith("the rows of 0 delivery file(s) new")
+        assert validate(wh, published, "customers").rows > 0  # outside a build: all
+
+    # A new version of a customer with an impossible sign-up date: that row alone is read.
+    deliver(
+        published.landing_dir,
+        "customers",
+        "2026-03-16.csv",
+        header,
+        [["K2", "k2@x.com", "1980-01-01", "2026-03-16 10:00"]],
+    )
+    ingest(published, "customers")
+    with open_warehouse(published) as wh:
+        night = validate(wh, published, "customers", run_id="qa-c-2")
+    assert night.scope.startswith("the rows of 1 delivery file(s) new") and night.rows == 1
+    assert {e.description for e in night.failed} == {
+        "signup dates in a sane range: not before 1990, not in the future"
+    }
+    deliver(
+        published.landing_dir,
+        "customers",
+        "2026-03-16.csv",
+        header,
+        [["K2", "k2@x.com", "2026-01-01", "2026-03-16 10:00"]],
+    )
+    ingest(published, "customers")
 
 
 # -- re-executions, selections, concurrent runs, clocks --------------------------------------

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import duckdb
 
-from segflow.validated_deliveries import Scope
+from segflow.quality.deliveries import Scope
 
 STAGED = """
 create table staged as select * from (values

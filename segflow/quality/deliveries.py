@@ -1,8 +1,8 @@
-"""Which rows of a history feed a build's quality suite reads: the deliveries its published
-build had not validated (README, "Data quality").
+"""Which rows of a feed a build's quality suite reads: the deliveries its published build had
+not validated (README, "Data quality").
 
-The sales lines and loyalty events grow with all of history; a suite that read every staged
-row each night would too (at 1M customers and 20M lines, the transactions suite took
+The sales lines, loyalty events, customers and their attributes grow with all of history; a
+suite that read every staged row each night would too (at 1M customers and 20M lines, the transactions suite took
 94-198 s and 15-16 GB). The published build's check passed on the staged rows of every
 delivery it was built from, so the next build's check reads the rest: the rows of files new
 since, or that no delivery logged. Each passing check records the deliveries its rows came
@@ -14,16 +14,10 @@ or gone.
 
 from __future__ import annotations
 
-import hashlib
-import json
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 
-from segflow.publication.publish import published_build
-from segflow.warehouse import Warehouse, tables, text_list
-
-RECORD = f"{tables.VALIDATED_DELIVERIES.schema}.{tables.VALIDATED_DELIVERIES.name}"
-
+from segflow.quality.records import published_record
+from segflow.warehouse import Warehouse, text_list
 
 # Beyond this many keys (a re-delivered history) a check filters by file alone: slower (the
 # staging view ranks every line) but a bounded SQL text.
@@ -76,16 +70,6 @@ class Scope:
         return night
 
 
-def definition_digest(*parts: str | bytes) -> str:
-    """Of what decides a check's result besides the rows: the suite, its query, the staging
-    macros, the time zone. Another digest and a check reads every row once."""
-    digest = hashlib.sha256()
-    for part in parts:
-        digest.update(part if isinstance(part, bytes) else part.encode())
-        digest.update(b"\0")
-    return digest.hexdigest()
-
-
 def current_deliveries(wh: Warehouse, feed: str) -> dict[str, str]:
     """file -> checksum of the delivery raw holds for it: the newest one loaded."""
     if not wh.table_exists("raw", "file_log"):
@@ -111,20 +95,11 @@ def scope_for_build(
     Every row is read when a delivery the published build validated has changed or gone: a
     re-delivery may drop a line whose older delivery in another file, never staged and so
     never validated, then becomes the staged one."""
-    wh.ensure_tables(tables.QUALITY)
     current = current_deliveries(wh, feed)
-    published = published_build(wh)
-    if published is None:
+    recorded = published_record(wh, suite, digest)
+    if recorded is None:
         return Scope(current)
-    recorded = wh.query(
-        f"select files, compared_values from {RECORD} "
-        "where run_id = ? and suite = ? and suite_digest = ?",
-        (published.run_id, suite, digest),
-    )
-    if not recorded:
-        return Scope(current)
-    validated = json.loads(recorded[0][0])
-    values = json.loads(recorded[0][1] or "[]")
+    validated, values = recorded.files, recorded.values
     if not validated or any(current.get(f) != sum_ for f, sum_ in validated.items()):
         return Scope(current)
     files = text_list(sorted(validated))
@@ -157,29 +132,4 @@ def scope_for_build(
             )
             if w is not None
         ]
-    return Scope(current, dict(validated), published.run_id, keys, witnesses, values)
-
-
-def record(
-    wh: Warehouse, run_id: str, suite: str, digest: str, scope: Scope, values: list[str]
-) -> None:
-    """Remember what this build's check covered (its deliveries, and the values of `one_per`
-    it has seen) in place of every record but the published build's, which the next build
-    reads if this one is not published."""
-    wh.ensure_tables(tables.QUALITY)
-    with wh.transaction():
-        wh.execute(
-            f"delete from {RECORD} where suite = ? and run_id <> ?", (suite, scope.since_run or "")
-        )
-        wh.execute(
-            f"insert into {RECORD} (run_id, suite, suite_digest, files, compared_values, "
-            "validated_at) values (?, ?, ?, ?, ?, ?)",
-            (
-                run_id,
-                suite,
-                digest,
-                json.dumps(scope.current, sort_keys=True),
-                json.dumps(sorted(values)),
-                datetime.now(UTC).replace(tzinfo=None),
-            ),
-        )
+    return Scope(current, dict(validated), recorded.build.run_id, keys, witnesses, values)
