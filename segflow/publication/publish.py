@@ -13,12 +13,12 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
 
 from segflow.history.record import EVENTS, MEMBERSHIP_HISTORY, ensure_history_tables
 from segflow.segments.daily import DAILY_SCHEMA
-from segflow.warehouse import Warehouse, tables
+from segflow.warehouse import Warehouse, tables, utc_now
 
 log = logging.getLogger(__name__)
 SLOTS = ("segflow_a", "segflow_b")
@@ -72,7 +72,7 @@ def record_build(wh: Warehouse, slot: str, run_id: str, as_of: date) -> None:
         wh.execute(
             f"insert into {wh.output_schema}.{BUILDS} (slot, run_id, as_of, built_at) "
             "values (?, ?, ?, ?)",
-            (slot, run_id, as_of, _now()),
+            (slot, run_id, as_of, utc_now()),
         )
 
 
@@ -142,7 +142,7 @@ def publish(wh: Warehouse, build: Build, relations: dict[str, str]) -> None:
         )
     wh.execute(
         f"update {schema}.{BUILDS} set published_at = ? where run_id = ? and slot = ?",
-        (_now(), build.run_id, build.slot),
+        (utc_now(), build.run_id, build.slot),
     )
 
 
@@ -180,7 +180,3 @@ def _drop(wh: Warehouse, schema: str, relation: str) -> None:
     kind = wh.relation_kind(schema, relation)
     if kind is not None:
         wh.drop_relation(schema, relation, kind)
-
-
-def _now() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)

@@ -7,10 +7,9 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 from segflow.publication.publish import Build, published_build
-from segflow.warehouse import Warehouse, tables
+from segflow.warehouse import Warehouse, tables, utc_now
 
 RECORD = f"{tables.VALIDATED_DELIVERIES.schema}.{tables.VALIDATED_DELIVERIES.name}"
 
@@ -74,6 +73,6 @@ def record(
                 digest,
                 json.dumps(files, sort_keys=True),
                 json.dumps(sorted(values)),
-                datetime.now(UTC).replace(tzinfo=None),
+                utc_now(),
             ),
         )

@@ -22,11 +22,10 @@ from segflow.sync.store import (
     RUNS,
     ensure_tables,
     fields_hash,
-    now,
     salt,
     salted_hash,
 )
-from segflow.warehouse import Warehouse
+from segflow.warehouse import Warehouse, utc_now
 
 
 class GuardRefused(UserInputError):
@@ -177,8 +176,8 @@ def _record_run(
         (
             run_id,
             name,
-            now(),
-            now() if status != "running" else None,
+            utc_now(),
+            utc_now() if status != "running" else None,
             build_run,
             as_of,
             counts["add"],
@@ -196,14 +195,14 @@ def _finish_run(wh: Warehouse, run_id: str, status: str, rejected: int, error: s
     wh.execute(
         f"update {wh.output_schema}.{RUNS} set finished_at = ?, status = ?, rejected = ?, "
         "error = ? where run_id = ?",
-        (now(), status, rejected, error, run_id),
+        (utc_now(), status, rejected, error, run_id),
     )
 
 
 def _reconcile_records(wh: Warehouse, name: str) -> None:
     """Make the records say what the platform holds: desired members already there as
     desired are synced (a send whose answer was lost), members gone from the list removed."""
-    s, ts = wh.output_schema, now()
+    s, ts = wh.output_schema, utc_now()
     wh.execute(
         f"""
         insert into {s}.{CONTACTS} (sync, customer_id, email, status, added_by_sync, holdout,
@@ -292,7 +291,7 @@ def _record_intent(wh: Warehouse, name: str, operations: list[Operation]) -> Non
             platform_id = coalesce(excluded.platform_id, {CONTACTS}.platform_id),
             updated_at = excluded.updated_at
         """,
-        (now(),),
+        (utc_now(),),
     )
     wh.execute("delete from sync_intent")
 
@@ -326,7 +325,7 @@ def _send(
                 "platform_id = null, fields_hash = null, pending_op = null, pending_hash = null,"
                 " status = 'removed', reason = 'erased', updated_at = ? "
                 "where sync = ? and customer_id = ?",
-                (salted_hash(salt_value, o.email or ""), now(), name, o.customer_id),
+                (salted_hash(salt_value, o.email or ""), utc_now(), name, o.customer_id),
             )
     return rejected
 
@@ -339,7 +338,7 @@ def _values(payload: str | None, count: int) -> list[str | None]:
 
 def _confirm(wh: Warehouse, name: str, batch: list[Operation], rejections: dict[str, str]) -> None:
     """After the platform acknowledged a batch: done, or rejected with the reason."""
-    s, ts = wh.output_schema, now()
+    s, ts = wh.output_schema, utc_now()
     table = pa.table(
         {
             "customer_id": [o.customer_id for o in batch],

@@ -7,16 +7,11 @@ from __future__ import annotations
 import hashlib
 import os
 import secrets
-from datetime import UTC, datetime
 
 from segflow.warehouse import Warehouse, tables
 
 RUNS, CONTACTS, REMOTE, DESIRED, SALT = (table.name for table in tables.SYNC)
 STATUSES = ("pending", "synced", "rejected", "removed", "holdout")
-
-
-def now() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def ensure_tables(wh: Warehouse) -> None:

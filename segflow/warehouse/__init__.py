@@ -8,12 +8,20 @@ from __future__ import annotations
 
 from segflow.errors import SettingsError
 from segflow.settings import Settings
-from segflow.warehouse.base import Warehouse, text_list
+from segflow.warehouse.base import Warehouse, text_list, utc_now
 from segflow.warehouse.tables import LINEAGE_COLUMNS
 
 ENGINES = ("duckdb", "postgres", "spark")
 
-__all__ = ["ENGINES", "LINEAGE_COLUMNS", "Warehouse", "engine_class", "open_warehouse", "text_list"]
+__all__ = [
+    "ENGINES",
+    "LINEAGE_COLUMNS",
+    "Warehouse",
+    "engine_class",
+    "open_warehouse",
+    "text_list",
+    "utc_now",
+]
 
 
 def engine_class(target: str) -> type[Warehouse]:

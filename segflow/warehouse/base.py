@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
@@ -32,6 +33,11 @@ STANDARD_SQL_TYPES = {
     SqlType.BIGINT: "BIGINT",
     SqlType.DECIMAL: "DECIMAL(18, 4)",
 }
+
+
+def utc_now() -> datetime:
+    """This moment in UTC, without a zone: how segflow's own tables store one (TIMESTAMP)."""
+    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def text_list(values: Iterable[str]) -> str:
