@@ -25,7 +25,7 @@ def _result(dataset: Dataset, outcome: SuiteOutcome) -> dg.AssetCheckResult:
     failed = outcome.failed
     severity = dg.AssetCheckSeverity.ERROR if not outcome.passed else dg.AssetCheckSeverity.WARN
     metadata: dict[str, dg.RawMetadataValue] = {
-        "rows": outcome.rows,
+        "rows": outcome.rows,  # the rows read: `rows_read` says which
         "rows_read": outcome.scope,
         "expectations": len(outcome.expectations),
         "failed_expectations": dg.MetadataValue.json(
@@ -55,7 +55,7 @@ def _result(dataset: Dataset, outcome: SuiteOutcome) -> dg.AssetCheckResult:
 
 
 def _markdown(outcome: SuiteOutcome) -> str:
-    lines = [f"**{outcome.suite}**: {outcome.rows} rows ({outcome.scope})", ""]
+    lines = [f"**{outcome.suite}**: {outcome.rows} rows read ({outcome.scope})", ""]
     lines += ["| expectation | severity | result |", "|---|---|---|"]
     for e in outcome.expectations:
         lines.append(f"| {e.description} | {e.severity} | {e.result_text()} |")

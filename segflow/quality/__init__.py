@@ -20,6 +20,7 @@ from segflow.quality.datasets import (
     DATASETS_BY_SUITE,
     Dataset,
     dataset_sql,
+    reads_part,
     relations,
     suite_digest,
 )
@@ -54,10 +55,11 @@ def validate(
     dataset = DATASETS_BY_SUITE[suite]
     ensure_history_tables(wh)
     names = relations(wh, settings, slot)
-    if run_id and dataset.feed:
-        return _validate_deliveries(wh, settings, dataset, names, run_id)
-    if run_id and dataset.changes_only:
-        return _validate_changes(wh, settings, dataset, names, slot, run_id)
+    if run_id and reads_part(dataset):  # a build's check
+        if dataset.feed:
+            return _validate_deliveries(wh, settings, dataset, names, run_id)
+        if dataset.changes_only and slot:  # (the published rows are the ones compared with)
+            return _validate_changes(wh, settings, dataset, names, slot, run_id)
     frame = _frame(wh, dataset_sql(dataset, names, settings))
     return run_suite(dataset, settings, frame, "every row")
 
@@ -88,7 +90,7 @@ def _validate_changes(
     settings: Settings,
     dataset: Dataset,
     names: dict[str, str],
-    slot: str | None,
+    slot: str,
     run_id: str,
 ) -> SuiteOutcome:
     """A model's rows, against the published build's if its check passed on them."""
@@ -109,8 +111,9 @@ def validate_changes(
     names: dict[str, str],
     baseline: Build | None,
 ) -> SuiteOutcome:
-    """Run a model's suite on the rows that differ from `baseline`'s (a build whose check
-    passed under the same digest), with every row of their keys; every row without one."""
+    """Run a model's suite on the rows that differ from `baseline`'s, with every row of their
+    keys; every row without one. `baseline`'s check must have passed under the same digest
+    (as the published build's record says): its rows are taken as validated."""
     built = dataset_sql(dataset, names, settings)
     if baseline is None:
         return run_suite(dataset, settings, _frame(wh, built), "every row")

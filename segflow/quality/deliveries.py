@@ -1,15 +1,15 @@
 """Which rows of a feed a build's quality suite reads: the deliveries its published build had
 not validated (README, "Data quality").
 
-The sales lines, loyalty events, customers and their attributes grow with all of history; a
-suite that read every staged row each night would too (at 1M customers and 20M lines, the transactions suite took
-94-198 s and 15-16 GB). The published build's check passed on the staged rows of every
-delivery it was built from, so the next build's check reads the rest: the rows of files new
-since, or that no delivery logged. Each passing check records the deliveries its rows came
-from; only the published build's record is read, so the files of a night that failed its
-check are read again with the next night's. Every row is read with no published build or no
-record of it, another definition (definition_digest), or a validated delivery re-delivered
-or gone.
+The sales lines and loyalty events grow with all of history, the customers' versions and
+attributes with the population; a suite that read every staged row each night would too (at
+1M customers and 20M lines, the transactions suite took 94-198 s and 15-16 GB). The
+published build's check passed on the staged rows of every delivery it was built from, so
+the next build's check reads the rest: the rows of files new since, or that no delivery
+logged. Each passing check records the deliveries its rows came from; only the published
+build's record is read, so the files of a night that failed its check are read again with
+the next night's. Every row is read with no published build or no record of it, another
+definition (definition_digest), or a validated delivery re-delivered or gone.
 """
 
 from __future__ import annotations
@@ -101,7 +101,7 @@ def scope_for_build(
         return Scope(current)
     validated, values = recorded.files, recorded.values
     if not validated or any(current.get(f) != sum_ for f, sum_ in validated.items()):
-        return Scope(current)
+        return Scope(current, since_run=recorded.build.run_id)  # its record is kept
     files = text_list(sorted(validated))
     new_rows = f"(_file is null or _file not in ({files}))"
     listed = wh.query(

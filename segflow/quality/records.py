@@ -8,15 +8,15 @@ import hashlib
 import json
 from dataclasses import dataclass
 
-from segflow.publication.publish import Build, published_build
+from segflow.publication.publish import BUILDS, Build, published_build
 from segflow.warehouse import Warehouse, tables, utc_now
 
 RECORD = f"{tables.VALIDATED_DELIVERIES.schema}.{tables.VALIDATED_DELIVERIES.name}"
 
 
 def definition_digest(*parts: str | bytes) -> str:
-    """Of what decides a check's result besides the rows: the suite, its query, the staging
-    macros, the time zone. Another digest and a check reads every row once."""
+    """Of what decides a check's result besides the rows (datasets.suite_digest says which).
+    Another digest and a check reads every row once."""
     digest = hashlib.sha256()
     for part in parts:
         digest.update(part if isinstance(part, bytes) else part.encode())
@@ -39,10 +39,15 @@ def published_record(wh: Warehouse, suite: str, digest: str) -> Recorded | None:
     published = published_build(wh)
     if published is None:
         return None
+    # Written after the build it covers: a dbt step executed again after the check (a
+    # re-execution from it) makes a new build of the slot, which the record does not cover.
     rows = wh.query(
-        f"select files, compared_values from {RECORD} "
-        "where run_id = ? and suite = ? and suite_digest = ?",
-        (published.run_id, suite, digest),
+        f"select r.files, r.compared_values from {RECORD} as r "
+        f"join {wh.output_schema}.{BUILDS} as b on b.run_id = r.run_id and b.slot = ? "
+        "where r.run_id = ? and r.suite = ? and r.suite_digest = ? "
+        "and b.published_at is not null and r.validated_at >= b.built_at "
+        "order by r.validated_at desc",
+        (published.slot, published.run_id, suite, digest),
     )
     if not rows:
         return None
@@ -63,7 +68,10 @@ def record(
     published."""
     wh.ensure_tables(tables.QUALITY)
     with wh.transaction():
-        wh.execute(f"delete from {RECORD} where suite = ? and run_id <> ?", (suite, keep_run or ""))
+        wh.execute(
+            f"delete from {RECORD} where suite = ? and (run_id <> ? or run_id = ?)",
+            (suite, keep_run or "", run_id),
+        )
         wh.execute(
             f"insert into {RECORD} (run_id, suite, suite_digest, files, compared_values, "
             "validated_at) values (?, ?, ?, ?, ?, ?)",

@@ -60,7 +60,8 @@ class SuiteOutcome:
 
     def summary(self) -> str:
         if not self.failed:
-            return f"{self.suite}: all {len(self.expectations)} expectations met ({self.rows} rows)"
+            met = len(self.expectations)
+            return f"{self.suite}: all {met} expectations met ({self.rows} rows read)"
         return f"{self.suite}: " + "; ".join(
             f"{e.description} ({e.result_text()})" for e in self.failed
         )

@@ -259,12 +259,8 @@ VALIDATED_DELIVERIES = Table(  # what a build's passing check covered: the next 
     _cols(
         ("run_id", T, REQUIRED),
         ("suite", T, REQUIRED),
-        ("suite_digest", T, REQUIRED),  # suite, query, staging views and macros, time zone
-        (
-            "files",
-            T,
-            REQUIRED,
-        ),  # JSON {file: checksum}: every delivery its rows came from ({}: a model)
+        ("suite_digest", T, REQUIRED),  # suite, query, keys, time zone, a feed's staging
+        ("files", T, REQUIRED),  # JSON {file: checksum} of its deliveries ({} for a model)
         ("compared_values", T),  # JSON list: the currencies seen (a rule over all history)
         ("validated_at", TS, REQUIRED),
     ),

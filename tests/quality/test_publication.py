@@ -304,6 +304,19 @@ def test_a_builds_membership_suite_reads_the_rows_that_differ_from_the_published
         repeated = validate(wh, published, "segment_membership", "qa_changes", "qa-m-5")
         assert repeated.scope == "every row (a key repeats)" and repeated.rows == members + 1
         assert failed(repeated) == {"membership keys unique: a customer is in a segment once"}
+
+        # The published slot built again after its check passed (a re-execution of its dbt
+        # step): the record does not cover that build, so every row is read.
+        builds = f"{wh.output_schema}.{BUILDS}"
+        built_at = wh.scalar(f"select built_at from {builds} where run_id = ?", (published_run,))
+        moved = "update " + builds + " set built_at = ? where run_id = ?"
+        wh.execute(moved, (dt.datetime.now(dt.UTC).replace(tzinfo=None), published_run))
+        wh.execute("delete from qa_changes.segment_membership where segment = 'buyers'")
+        members = wh.scalar("select count(*) from qa_changes.segment_membership")
+        rebuilt = validate(wh, published, "segment_membership", "qa_changes", "qa-m-6")
+        assert rebuilt.scope == "every row" and rebuilt.rows == members
+        wh.execute(moved, (built_at, published_run))  # (its record is gone: qa-m-6 passed)
+
         wh.execute("drop schema qa_changes cascade")
 
 

@@ -66,3 +66,24 @@ def test_a_currency_validated_before_that_no_witness_shows_means_reading_every_r
     assert not _witnessed(corrected, sales, "transaction_id", scope)
     no_witness = Scope({"a": "1"}, {"a": "1"}, "run-1", ["T3"], [], ["EUR"])
     assert not _witnessed(frame, sales, "transaction_id", no_witness)
+
+
+def test_a_check_reads_part_of_the_rows_only_for_expectations_each_row_meets_alone(
+    tmp_path, monkeypatch
+):
+    import json
+
+    from segflow.quality import DATASETS
+    from segflow.quality.datasets import reads_part
+
+    assert all(reads_part(d) for d in DATASETS if d.feed or d.changes_only)
+    membership = next(d for d in DATASETS if d.changes_only)
+    suite = tmp_path / "suite.json"
+    monkeypatch.setattr("segflow.quality.datasets.suite_file", lambda _: suite)
+    for added in (
+        {"type": "expect_table_row_count_to_be_between", "kwargs": {"min_value": 1}},
+        {"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "x", "mostly": 0.9}},
+        {"type": "expect_column_mean_to_be_between", "kwargs": {"column": "x"}},  # not here
+    ):
+        suite.write_text(json.dumps({"expectations": [added]}))
+        assert not reads_part(membership)
