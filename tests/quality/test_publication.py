@@ -516,6 +516,36 @@ def test_a_builds_customers_suite_reads_the_customer_deliveries_new_since_the_pu
     )
     ingest(published, "customers")
 
+    # An erasure in the night blanks the customer's older versions too: they are not read
+    # again (blank values meet every expectation of the suite), only the night's row is.
+    erasure = "2026-03-17.csv"
+    erased_header = [*header, "erased_at"]
+    deliver(
+        published.landing_dir,
+        "customers",
+        erasure,
+        erased_header,
+        [["K4", "", "2026-01-01", "2026-03-17 10:00", "2026-03-17 10:00"]],
+    )
+    ingest(published, "customers")
+    with open_warehouse(published) as wh:
+        night = validate(wh, published, "customers", run_id="qa-c-3")
+        assert night.passed and night.rows == 2  # K2's new version, K4's erasure
+        assert (
+            wh.scalar(
+                "select count(*) from staging.stg_customers where customer_id = 'K4' and email is null"
+            )
+            == 2
+        )  # both of K4's versions are blank
+    deliver(  # not erased after all (a test's fixture, shared by the tests after it)
+        published.landing_dir,
+        "customers",
+        erasure,
+        erased_header,
+        [["K4", "k4@x.com", "2026-01-01", "2026-03-17 10:00", ""]],
+    )
+    ingest(published, "customers")
+
 
 # -- re-executions, selections, concurrent runs, clocks --------------------------------------
 
