@@ -114,17 +114,18 @@ def validate_changes(
     """Run a model's suite on the rows that differ from `baseline`'s, with every row of their
     keys; every row without one. `baseline`'s check must have passed under the same digest
     (as the published build's record says): its rows are taken as validated."""
-    built = dataset_sql(dataset, names, settings)
-    if baseline is None:
-        return run_suite(dataset, settings, _frame(wh, built), "every row")
-    validated = dataset_sql(dataset, relations(wh, settings, baseline.slot), settings)
-    if repeats_validated_keys(wh, built, validated, dataset.keys):
-        return run_suite(dataset, settings, _frame(wh, built), "every row (a key repeats)")
-    sql = changed_rows_sql(built, validated, dataset.keys, columns_of(wh, built))
-    scope = (
-        f"the rows that differ from those the check of run {baseline.run_id} passed on, "
-        "with every row of their keys"
-    )
+    sql = built = dataset_sql(dataset, names, settings)
+    scope = "every row"
+    if baseline is not None:
+        validated = dataset_sql(dataset, relations(wh, settings, baseline.slot), settings)
+        if repeats_validated_keys(wh, built, validated, dataset.keys):
+            scope = "every row (a key repeats)"
+        else:
+            sql = changed_rows_sql(built, validated, dataset.keys, columns_of(wh, built))
+            scope = (
+                f"the rows that differ from those the check of run {baseline.run_id} passed "
+                "on, with every row of their keys"
+            )
     return run_suite(dataset, settings, _frame(wh, sql), scope)
 
 
